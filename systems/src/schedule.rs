@@ -1,0 +1,215 @@
+//! The world's schedule and its facade: how a bevy_ecs `World` becomes a voxel world.
+//!
+//! One [`VoxelWorld::update`] runs the schedule once: [`WorldSystems::Edit`] applies every
+//! pending command buffer in order, [`WorldSystems::Simulate`] advances the simulation tick when
+//! a step was requested, and [`WorldSystems::Publish`] publishes the snapshot readers see.
+//!
+//! ```
+//! use systems::{CommandBuffer, Color, Edit, Source, VoxelWorld, WorldSettings};
+//! use glam::IVec3;
+//!
+//! let mut world = VoxelWorld::new(WorldSettings::default());
+//! let mut buffer = CommandBuffer::new(Source::Rpc);
+//! buffer.push(Edit::Set { pos: IVec3::new(1, 2, 3), color: Color::rgb(255, 0, 0) });
+//! world.submit(7, buffer);
+//! let applied = world.update();
+//! assert_eq!(applied[0].ticket, 7);
+//! assert_eq!(applied[0].result.as_ref().unwrap().changed_count, 1);
+//! let snapshot = world.snapshot();
+//! assert_eq!(snapshot.voxel(snapshot.active_layer, IVec3::new(1, 2, 3)), Color::rgb(255, 0, 0));
+//! ```
+
+use std::sync::Arc;
+
+use bevy_ecs::prelude::*;
+use bevy_ecs::schedule::{IntoScheduleConfigs, Schedule, ScheduleLabel, SystemSet};
+
+use crate::apply::{
+    AppliedBuffers, DirtyChunks, PendingBuffers, UndoHistory, WorldLimits, WorldSeq,
+    apply_command_buffers,
+};
+use crate::edit::{Applied, CommandBuffer, EditLimits, PendingBuffer};
+use crate::index::ChunkIndex;
+use crate::layer::{ActiveLayer, LayerId, LayerIndex, LayerInfo};
+use crate::snapshot::{PublishedSnapshot, WorldSnapshot, publish_snapshot};
+
+/// Settings of the world, from the server configuration.
+#[derive(Clone, Debug)]
+pub struct WorldSettings {
+    /// Limits every buffer must respect.
+    pub limits: EditLimits,
+    /// Undo steps kept.
+    pub undo_depth: usize,
+}
+
+impl Default for WorldSettings {
+    fn default() -> WorldSettings {
+        WorldSettings {
+            limits: EditLimits::default(),
+            undo_depth: 256,
+        }
+    }
+}
+
+/// The phases of one update, in order.
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorldSystems {
+    /// Apply pending command buffers.
+    Edit,
+    /// Advance the simulation.
+    Simulate,
+    /// Publish the snapshot.
+    Publish,
+}
+
+/// The label of the world's schedule.
+#[derive(ScheduleLabel, Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WorldUpdate;
+
+/// Simulation steps taken so far.
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tick(pub u64);
+
+/// Simulation steps requested for the next update.
+#[derive(Resource, Clone, Copy, Debug, Default)]
+pub struct RequestedSteps(pub u64);
+
+/// Builds the schedule of one update.
+pub fn build_schedule() -> Schedule {
+    let mut schedule = Schedule::new(WorldUpdate);
+    schedule.configure_sets(
+        (
+            WorldSystems::Edit,
+            WorldSystems::Simulate,
+            WorldSystems::Publish,
+        )
+            .chain(),
+    );
+    schedule.add_systems((
+        apply_command_buffers.in_set(WorldSystems::Edit),
+        advance_tick.in_set(WorldSystems::Simulate),
+        publish_snapshot.in_set(WorldSystems::Publish),
+    ));
+    schedule
+}
+
+/// Creates a world with its resources and one layer, "Layer 1", active.
+pub fn build_world(settings: &WorldSettings) -> World {
+    let mut world = World::new();
+    world.insert_resource(ChunkIndex::default());
+    world.insert_resource(WorldLimits(settings.limits));
+    world.insert_resource(PendingBuffers::default());
+    world.insert_resource(AppliedBuffers::default());
+    world.insert_resource(WorldSeq::default());
+    world.insert_resource(DirtyChunks {
+        layers: true,
+        ..Default::default()
+    });
+    world.insert_resource(UndoHistory {
+        depth: settings.undo_depth,
+        ..Default::default()
+    });
+    world.insert_resource(PublishedSnapshot::default());
+    world.insert_resource(Tick::default());
+    world.insert_resource(RequestedSteps::default());
+    let first = LayerId(1);
+    let entity = world
+        .spawn((
+            first,
+            LayerInfo {
+                name: "Layer 1".into(),
+                visible: true,
+                order: 0,
+            },
+        ))
+        .id();
+    let mut index = LayerIndex {
+        next_id: 2,
+        ..Default::default()
+    };
+    index.by_id.insert(first, entity);
+    world.insert_resource(index);
+    world.insert_resource(ActiveLayer(first));
+    world
+}
+
+fn advance_tick(mut tick: ResMut<Tick>, mut steps: ResMut<RequestedSteps>) {
+    tick.0 += steps.0;
+    steps.0 = 0;
+}
+
+/// A voxel world: the bevy_ecs `World` with its schedule.
+pub struct VoxelWorld {
+    /// The ECS world; tests and the server may read resources directly.
+    pub world: World,
+    schedule: Schedule,
+}
+
+impl VoxelWorld {
+    /// A new world with one layer, its first snapshot published.
+    pub fn new(settings: WorldSettings) -> VoxelWorld {
+        let mut w = VoxelWorld {
+            world: build_world(&settings),
+            schedule: build_schedule(),
+        };
+        w.update();
+        w
+    }
+
+    /// Queues a buffer for the next update; `ticket` comes back in its [`Applied`].
+    pub fn submit(&mut self, ticket: u64, buffer: CommandBuffer) {
+        self.world
+            .resource_mut::<PendingBuffers>()
+            .0
+            .push(PendingBuffer { ticket, buffer });
+    }
+
+    /// Applies every queued buffer in order, publishes the snapshot and returns the results.
+    pub fn update(&mut self) -> Vec<Applied> {
+        self.schedule.run(&mut self.world);
+        std::mem::take(&mut self.world.resource_mut::<AppliedBuffers>().0)
+    }
+
+    /// Requests one simulation step in the next update.
+    pub fn request_step(&mut self) {
+        self.world.resource_mut::<RequestedSteps>().0 += 1;
+    }
+
+    /// Applies one buffer now and returns its result.
+    pub fn apply(&mut self, buffer: CommandBuffer) -> Applied {
+        self.submit(0, buffer);
+        self.update().pop().expect("one buffer in, one result out")
+    }
+
+    /// The latest published snapshot.
+    pub fn snapshot(&self) -> Arc<WorldSnapshot> {
+        self.world.resource::<PublishedSnapshot>().0.clone()
+    }
+
+    /// Sequence number of the last applied buffer.
+    pub fn seq(&self) -> u64 {
+        self.world.resource::<WorldSeq>().0
+    }
+
+    /// Simulation steps taken.
+    pub fn tick(&self) -> u64 {
+        self.world.resource::<Tick>().0
+    }
+
+    /// Sets the sequence number (recovery from a snapshot file starts from its seq).
+    pub fn set_seq(&mut self, seq: u64) {
+        self.world.resource_mut::<WorldSeq>().0 = seq;
+    }
+
+    /// Heap bytes of all chunk storage plus the index (for memory targets and status).
+    pub fn storage_bytes(&mut self) -> usize {
+        let mut q = self.world.query::<&crate::apply::ChunkVoxels>();
+        let chunks: usize = q
+            .iter(&self.world)
+            .map(|c| c.0.heap_bytes() + std::mem::size_of::<crate::storage::ChunkData>())
+            .sum();
+        let index = self.world.resource::<ChunkIndex>().map.capacity()
+            * (std::mem::size_of::<(LayerId, glam::IVec3, Entity)>() + 1);
+        chunks + index
+    }
+}
