@@ -295,10 +295,56 @@ impl<'w> Applier<'w> {
         } else {
             self.require_layer(self.target)?;
         }
-        for edit in &buffer.edits {
-            self.edit(edit)?;
+        let edits = &buffer.edits[..];
+        let mut i = 0;
+        while i < edits.len() {
+            if let Edit::Set { .. } = edits[i] {
+                i += self.set_run(&edits[i..]);
+            } else {
+                self.edit(&edits[i])?;
+                i += 1;
+            }
         }
         Ok(())
+    }
+
+    /// Applies the leading run of [`Edit::Set`]s of `edits`, holding each chunk across the
+    /// consecutive edits that fall in it. Returns how many edits it consumed.
+    fn set_run(&mut self, edits: &[Edit]) -> usize {
+        let mut n = 0;
+        while let Some(&Edit::Set { pos, color }) = edits.get(n) {
+            let (cpos, _) = split(pos);
+            let Some(s) = self.slot(cpos, !color.is_empty()) else {
+                n += 1;
+                continue;
+            };
+            let slot = &mut self.slots[s];
+            let data = Arc::make_mut(&mut slot.data);
+            let (mut lo, mut hi, mut changed) = (self.lo, self.hi, 0u64);
+            while let Some(&Edit::Set { pos, color }) = edits.get(n) {
+                let (c, i) = split(pos);
+                if c != cpos {
+                    break;
+                }
+                let color = color.canonical();
+                if color.is_empty() && data.is_empty() {
+                    n += 1;
+                    continue;
+                }
+                let old = data.set(i, color);
+                if old != color {
+                    changed += 1;
+                    lo = lo.min(pos);
+                    hi = hi.max(pos);
+                }
+                n += 1;
+            }
+            slot.dirty |= changed > 0;
+            self.changed += changed;
+            self.lo = lo;
+            self.hi = hi;
+        }
+        n
     }
 
     /// Writes back the working set and returns the outcome (without seq) and the inverse edits.
@@ -361,7 +407,7 @@ impl<'w> Applier<'w> {
                 self.spawn_layer(
                     id,
                     LayerInfo {
-                        name: name.clone(),
+                        name: name.to_string(),
                         visible: true,
                         order,
                     },
@@ -384,14 +430,14 @@ impl<'w> Applier<'w> {
                 {
                     self.set_layer_info(*layer, |i| {
                         *i = LayerInfo {
-                            name: name.clone(),
+                            name: name.to_string(),
                             visible: *visible,
                             order: *order,
                         }
                     })?;
                 } else {
                     let info = LayerInfo {
-                        name: name.clone(),
+                        name: name.to_string(),
                         visible: *visible,
                         order: *order,
                     };
@@ -403,7 +449,7 @@ impl<'w> Applier<'w> {
             }
             Edit::DeleteLayer(layer) => self.delete_layer(*layer)?,
             Edit::RenameLayer { layer, name } => {
-                self.set_layer_info(*layer, |i| i.name = name.clone())?;
+                self.set_layer_info(*layer, |i| i.name = name.to_string())?;
             }
             Edit::SetLayerVisible { layer, visible } => {
                 self.set_layer_info(*layer, |i| i.visible = *visible)?;
@@ -639,7 +685,7 @@ impl<'w> Applier<'w> {
             self.world.resource_mut::<DirtyChunks>().layers = true;
             self.inverse.push(Edit::RestoreLayer {
                 layer,
-                name: old.name,
+                name: old.name.into(),
                 visible: old.visible,
                 order: old.order,
             });
@@ -688,7 +734,7 @@ impl<'w> Applier<'w> {
         }
         self.inverse.push(Edit::RestoreLayer {
             layer,
-            name: info.name,
+            name: info.name.into(),
             visible: info.visible,
             order: info.order,
         });

@@ -73,16 +73,16 @@ pub enum Edit {
     FloodFill {
         pos: IVec3,
         color: Color,
-        bounds: VoxelBox,
+        bounds: Box<VoxelBox>,
     },
     /// Makes later voxel edits of this buffer act on `layer`.
     TargetLayer(LayerId),
     /// Creates a layer (id = the next free id) over all others; it becomes the target layer.
-    CreateLayer { name: String },
+    CreateLayer { name: Box<str> },
     /// Deletes a layer and its voxels. The last layer cannot be deleted.
     DeleteLayer(LayerId),
     /// Renames a layer.
-    RenameLayer { layer: LayerId, name: String },
+    RenameLayer { layer: LayerId, name: Box<str> },
     /// Shows or hides a layer.
     SetLayerVisible { layer: LayerId, visible: bool },
     /// Makes `layer` the world's active layer.
@@ -92,7 +92,7 @@ pub enum Edit {
     /// Puts back a layer exactly as it was (inverse of a delete).
     RestoreLayer {
         layer: LayerId,
-        name: String,
+        name: Box<str>,
         visible: bool,
         order: i32,
     },
@@ -306,4 +306,17 @@ pub struct PendingBuffer {
     pub ticket: u64,
     /// The buffer.
     pub buffer: CommandBuffer,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn edit_stays_small() {
+        // Buffers of millions of edits are memory-bound: keep the common variants compact.
+        assert!(
+            std::mem::size_of::<super::Edit>() <= 32,
+            "{}",
+            std::mem::size_of::<super::Edit>()
+        );
+    }
 }

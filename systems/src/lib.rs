@@ -30,5 +30,6 @@ pub use edit::{
 pub use layer::{LayerId, LayerInfo};
 pub use schedule::{VoxelWorld, WorldSettings, WorldSystems};
 
+pub use scratch::ScratchWorld;
 pub use snapshot::{LayerSnapshot, WorldSnapshot};
 pub use storage::{ChunkData, ChunkKind};

@@ -7,8 +7,8 @@ use glam::IVec3;
 use systems::apply::UndoHistory;
 use systems::schedule::build_schedule;
 use systems::{
-    Color, CommandBuffer, Edit, EditError, EditLimits, LayerId, Shape, Source, VoxelBox, VoxelWorld,
-    WorldSettings, WorldSnapshot,
+    Color, CommandBuffer, Edit, EditError, EditLimits, LayerId, Shape, Source, VoxelBox,
+    VoxelWorld, WorldSettings, WorldSnapshot,
 };
 
 /// A small deterministic PRNG (splitmix64), so the property tests replay exactly.
@@ -32,17 +32,26 @@ fn world() -> VoxelWorld {
 }
 
 fn buffer(edits: Vec<Edit>) -> CommandBuffer {
-    CommandBuffer { edits, ..CommandBuffer::new(Source::Rpc) }
+    CommandBuffer {
+        edits,
+        ..CommandBuffer::new(Source::Rpc)
+    }
 }
 
 fn set(x: i32, y: i32, z: i32, c: Color) -> Edit {
-    Edit::Set { pos: IVec3::new(x, y, z), color: c }
+    Edit::Set {
+        pos: IVec3::new(x, y, z),
+        color: c,
+    }
 }
 
 fn all_voxels(s: &WorldSnapshot, layer: LayerId) -> HashMap<IVec3, Color> {
     let mut out = HashMap::new();
     if let Some(l) = s.layer(layer) {
-        let everything = VoxelBox { min: IVec3::splat(i32::MIN / 2), max: IVec3::splat(i32::MAX / 2) };
+        let everything = VoxelBox {
+            min: IVec3::splat(i32::MIN / 2),
+            max: IVec3::splat(i32::MAX / 2),
+        };
         l.for_each_voxel_in(&everything, |p, c| {
             out.insert(p, c);
         });
@@ -59,7 +68,9 @@ fn storage_matches_a_hashmap_model_through_random_edits() {
     let mut w = world();
     let mut model: HashMap<IVec3, Color> = HashMap::new();
     let mut rng = Rng(42);
-    let palette: Vec<Color> = (0..400).map(|i| Color::rgba(i as u8, (i / 256) as u8, 7, 255)).collect();
+    let palette: Vec<Color> = (0..400)
+        .map(|i| Color::rgba(i as u8, (i / 256) as u8, 7, 255))
+        .collect();
     for round in 0..60 {
         let mut edits = Vec::new();
         for _ in 0..rng.range(1, 400) {
@@ -67,7 +78,11 @@ fn storage_matches_a_hashmap_model_through_random_edits() {
             let roll = rng.next() % 10;
             // Few colours in early rounds, many later: chunks go up and down the representations.
             let colours = if round % 3 == 0 { 3 } else { palette.len() };
-            let c = if roll < 3 { Color::EMPTY } else { palette[rng.next() as usize % colours] };
+            let c = if roll < 3 {
+                Color::EMPTY
+            } else {
+                palette[rng.next() as usize % colours]
+            };
             match roll {
                 0..=7 => {
                     edits.push(Edit::Set { pos: p, color: c });
@@ -78,7 +93,10 @@ fn storage_matches_a_hashmap_model_through_random_edits() {
                     }
                 }
                 8 => {
-                    edits.push(Edit::Paint { pos: p, color: palette[1] });
+                    edits.push(Edit::Paint {
+                        pos: p,
+                        color: palette[1],
+                    });
                     if let Some(v) = model.get_mut(&p) {
                         *v = palette[1];
                     }
@@ -117,7 +135,14 @@ fn storage_matches_a_hashmap_model_through_random_edits() {
 fn same_edits_same_hash_and_disjoint_edits_commute() {
     let mut rng = Rng(7);
     let edits: Vec<Edit> = (0..2000)
-        .map(|i| set(i % 50, (i / 50) % 40, i / 2000, Color::rgb(rng.next() as u8, 3, 4)))
+        .map(|i| {
+            set(
+                i % 50,
+                (i / 50) % 40,
+                i / 2000,
+                Color::rgb(rng.next() as u8, 3, 4),
+            )
+        })
         .collect();
     let mut a = world();
     let mut b = world();
@@ -151,7 +176,9 @@ fn hash_ignores_history_and_representation() {
     let mut b = world();
     // a: box fill (uniform chunks); b: the same voxels one by one, with detours.
     let region = VoxelBox::from_corners(IVec3::new(-16, -16, 0), IVec3::new(15, 15, 15));
-    a.apply(buffer(vec![Edit::FillBox { region, color: RED }])).result.unwrap();
+    a.apply(buffer(vec![Edit::FillBox { region, color: RED }]))
+        .result
+        .unwrap();
     let mut edits = Vec::new();
     for z in 0..16 {
         for y in -16..16 {
@@ -170,19 +197,43 @@ fn hash_ignores_history_and_representation() {
 fn shapes_match_hand_computed_cases() {
     let mut w = world();
     let region = VoxelBox::from_corners(IVec3::new(10, 10, 10), IVec3::new(12, 12, 12));
-    let out = w.apply(buffer(vec![Edit::Shape { shape: Shape::Sphere, region, color: RED }]));
+    let out = w.apply(buffer(vec![Edit::Shape {
+        shape: Shape::Sphere,
+        region,
+        color: RED,
+    }]));
     let outcome = out.result.unwrap();
     assert_eq!(outcome.changed_count, 19);
     assert_eq!(outcome.bounds, Some(region));
     let s = w.snapshot();
-    assert_eq!(s.voxel(LayerId(1), IVec3::new(10, 10, 10)), Color::EMPTY, "corner is outside");
-    assert_eq!(s.voxel(LayerId(1), IVec3::new(11, 11, 10)), RED, "face centre is inside");
-    assert_eq!(s.voxel(LayerId(1), IVec3::new(10, 11, 10)), RED, "edge is inside");
+    assert_eq!(
+        s.voxel(LayerId(1), IVec3::new(10, 10, 10)),
+        Color::EMPTY,
+        "corner is outside"
+    );
+    assert_eq!(
+        s.voxel(LayerId(1), IVec3::new(11, 11, 10)),
+        RED,
+        "face centre is inside"
+    );
+    assert_eq!(
+        s.voxel(LayerId(1), IVec3::new(10, 11, 10)),
+        RED,
+        "edge is inside"
+    );
     let pyramid = VoxelBox::from_corners(IVec3::new(0, 0, 0), IVec3::new(2, 2, 2));
-    let out = w.apply(buffer(vec![Edit::Shape { shape: Shape::Pyramid, region: pyramid, color: BLUE }]));
+    let out = w.apply(buffer(vec![Edit::Shape {
+        shape: Shape::Pyramid,
+        region: pyramid,
+        color: BLUE,
+    }]));
     assert_eq!(out.result.unwrap().changed_count, 11);
     let cube = VoxelBox::from_corners(IVec3::new(100, 0, 0), IVec3::new(104, 4, 4));
-    let out = w.apply(buffer(vec![Edit::Shape { shape: Shape::Cube, region: cube, color: GREEN }]));
+    let out = w.apply(buffer(vec![Edit::Shape {
+        shape: Shape::Cube,
+        region: cube,
+        color: GREEN,
+    }]));
     assert_eq!(out.result.unwrap().changed_count, 125);
 }
 
@@ -191,16 +242,29 @@ fn flood_fill_recolours_the_connected_region_only() {
     let mut w = world();
     // Two red 3×3×1 plates joined by one voxel, and a separate red plate.
     let mut edits = vec![
-        Edit::FillBox { region: VoxelBox::from_corners(IVec3::new(0, 0, 0), IVec3::new(2, 2, 0)), color: RED },
-        Edit::FillBox { region: VoxelBox::from_corners(IVec3::new(4, 0, 0), IVec3::new(6, 2, 0)), color: RED },
+        Edit::FillBox {
+            region: VoxelBox::from_corners(IVec3::new(0, 0, 0), IVec3::new(2, 2, 0)),
+            color: RED,
+        },
+        Edit::FillBox {
+            region: VoxelBox::from_corners(IVec3::new(4, 0, 0), IVec3::new(6, 2, 0)),
+            color: RED,
+        },
         set(3, 1, 0, RED),
-        Edit::FillBox { region: VoxelBox::from_corners(IVec3::new(10, 0, 0), IVec3::new(12, 2, 0)), color: RED },
+        Edit::FillBox {
+            region: VoxelBox::from_corners(IVec3::new(10, 0, 0), IVec3::new(12, 2, 0)),
+            color: RED,
+        },
     ];
     // A diagonal neighbour is not 6-connected.
     edits.push(set(7, 3, 0, RED));
     w.apply(buffer(edits)).result.unwrap();
     let bounds = VoxelBox::from_corners(IVec3::splat(-50), IVec3::splat(50));
-    let out = w.apply(buffer(vec![Edit::FloodFill { pos: IVec3::ZERO, color: BLUE, bounds }]));
+    let out = w.apply(buffer(vec![Edit::FloodFill {
+        pos: IVec3::ZERO,
+        color: BLUE,
+        bounds: Box::new(bounds),
+    }]));
     assert_eq!(out.result.unwrap().changed_count, 19);
     let s = w.snapshot();
     assert_eq!(s.voxel(LayerId(1), IVec3::new(6, 2, 0)), BLUE);
@@ -208,21 +272,37 @@ fn flood_fill_recolours_the_connected_region_only() {
     assert_eq!(s.voxel(LayerId(1), IVec3::new(10, 0, 0)), RED);
     // Bounded by the box given.
     let small = VoxelBox::from_corners(IVec3::new(10, 0, 0), IVec3::new(11, 2, 0));
-    let out = w.apply(buffer(vec![Edit::FloodFill { pos: IVec3::new(10, 0, 0), color: GREEN, bounds: small }]));
+    let out = w.apply(buffer(vec![Edit::FloodFill {
+        pos: IVec3::new(10, 0, 0),
+        color: GREEN,
+        bounds: Box::new(small),
+    }]));
     assert_eq!(out.result.unwrap().changed_count, 6);
 }
 
 #[test]
 fn flood_fill_over_its_limit_is_refused_and_changes_nothing() {
-    let limits = EditLimits { flood_fill_limit: 100, ..EditLimits::default() };
-    let mut w = VoxelWorld::new(WorldSettings { limits, undo_depth: 8 });
+    let limits = EditLimits {
+        flood_fill_limit: 100,
+        ..EditLimits::default()
+    };
+    let mut w = VoxelWorld::new(WorldSettings {
+        limits,
+        undo_depth: 8,
+    });
     let region = VoxelBox::from_corners(IVec3::ZERO, IVec3::new(9, 9, 1));
-    w.apply(buffer(vec![Edit::FillBox { region, color: RED }])).result.unwrap();
+    w.apply(buffer(vec![Edit::FillBox { region, color: RED }]))
+        .result
+        .unwrap();
     let before = w.snapshot().hash();
     let seq = w.seq();
     let out = w.apply(buffer(vec![
         set(50, 50, 50, GREEN),
-        Edit::FloodFill { pos: IVec3::ZERO, color: BLUE, bounds: region },
+        Edit::FloodFill {
+            pos: IVec3::ZERO,
+            color: BLUE,
+            bounds: Box::new(region),
+        },
     ]));
     assert_eq!(out.result, Err(EditError::FloodFillTooLarge { limit: 100 }));
     assert_eq!(w.snapshot().hash(), before);
@@ -236,15 +316,34 @@ fn over_limit_and_out_of_bounds_buffers_leave_the_world_unchanged() {
         max_voxels: 1000,
         flood_fill_limit: 1000,
     };
-    let mut w = VoxelWorld::new(WorldSettings { limits, undo_depth: 8 });
+    let mut w = VoxelWorld::new(WorldSettings {
+        limits,
+        undo_depth: 8,
+    });
     w.apply(buffer(vec![set(0, 0, 0, RED)])).result.unwrap();
     let before = w.snapshot().hash();
     let big = VoxelBox::from_corners(IVec3::ZERO, IVec3::splat(10));
-    let out = w.apply(buffer(vec![set(1, 1, 1, RED), Edit::FillBox { region: big, color: RED }]));
-    assert!(matches!(out.result, Err(EditError::TooManyVoxels { count: 1332, limit: 1000 })));
+    let out = w.apply(buffer(vec![
+        set(1, 1, 1, RED),
+        Edit::FillBox {
+            region: big,
+            color: RED,
+        },
+    ]));
+    assert!(matches!(
+        out.result,
+        Err(EditError::TooManyVoxels {
+            count: 1332,
+            limit: 1000
+        })
+    ));
     let out = w.apply(buffer(vec![set(1, 1, 1, RED), set(101, 0, 0, RED)]));
     assert!(matches!(out.result, Err(EditError::OutOfBounds { .. })));
-    let out = w.apply(buffer(vec![set(1, 1, 1, RED), Edit::TargetLayer(LayerId(99)), set(2, 2, 2, RED)]));
+    let out = w.apply(buffer(vec![
+        set(1, 1, 1, RED),
+        Edit::TargetLayer(LayerId(99)),
+        set(2, 2, 2, RED),
+    ]));
     assert_eq!(out.result, Err(EditError::UnknownLayer(99)));
     assert_eq!(w.snapshot().hash(), before);
     assert_eq!(w.snapshot().voxel_count(), 1);
@@ -260,14 +359,22 @@ fn inverse_buffers_restore_the_exact_prior_world() {
         let mut edits = Vec::new();
         for _ in 0..200 {
             let p = IVec3::new(rng.range(-30, 30), rng.range(-30, 30), rng.range(0, 8));
-            edits.push(Edit::Set { pos: p, color: Color::rgb(rng.next() as u8, round, 1) });
+            edits.push(Edit::Set {
+                pos: p,
+                color: Color::rgb(rng.next() as u8, round, 1),
+            });
         }
         if round == 3 {
-            edits.push(Edit::CreateLayer { name: "extra".into() });
+            edits.push(Edit::CreateLayer {
+                name: "extra".into(),
+            });
             edits.push(set(1, 1, 1, RED));
         }
         if round == 5 {
-            edits.push(Edit::SetLayerVisible { layer: LayerId(2), visible: false });
+            edits.push(Edit::SetLayerVisible {
+                layer: LayerId(2),
+                visible: false,
+            });
             edits.push(Edit::Shape {
                 shape: Shape::Sphere,
                 region: VoxelBox::from_corners(IVec3::splat(-10), IVec3::splat(10)),
@@ -275,7 +382,10 @@ fn inverse_buffers_restore_the_exact_prior_world() {
             });
         }
         if round == 7 {
-            edits.push(Edit::MergeLayers { source: LayerId(2), target: LayerId(1) });
+            edits.push(Edit::MergeLayers {
+                source: LayerId(2),
+                target: LayerId(1),
+            });
         }
         if round == 9 {
             edits.push(Edit::FillBox {
@@ -292,12 +402,18 @@ fn inverse_buffers_restore_the_exact_prior_world() {
         w.apply(CommandBuffer::undo()).result.unwrap();
         assert_eq!(w.snapshot().hash(), hashes[i], "undo to state {i}");
     }
-    assert_eq!(w.apply(CommandBuffer::undo()).result, Err(EditError::NothingToUndo));
+    assert_eq!(
+        w.apply(CommandBuffer::undo()).result,
+        Err(EditError::NothingToUndo)
+    );
     for (i, h) in hashes.iter().enumerate().skip(1) {
         w.apply(CommandBuffer::redo()).result.unwrap();
         assert_eq!(w.snapshot().hash(), *h, "redo to state {i}");
     }
-    assert_eq!(w.apply(CommandBuffer::redo()).result, Err(EditError::NothingToRedo));
+    assert_eq!(
+        w.apply(CommandBuffer::redo()).result,
+        Err(EditError::NothingToRedo)
+    );
     assert_eq!(w.world.resource::<UndoHistory>().undo.len(), 12);
 }
 
@@ -309,7 +425,10 @@ fn undo_of_an_undo_buffer_is_recorded_as_concrete_edits() {
     let effective = undo.effective.expect("undo reports the edits it applied");
     // Replaying the effective edits on a copy of the pre-undo world gives the post-undo world.
     let mut replica = world();
-    replica.apply(buffer(vec![set(0, 0, 0, RED)])).result.unwrap();
+    replica
+        .apply(buffer(vec![set(0, 0, 0, RED)]))
+        .result
+        .unwrap();
     replica.apply(effective).result.unwrap();
     assert_eq!(replica.snapshot().hash(), w.snapshot().hash());
     assert_eq!(w.snapshot().voxel_count(), 0);
@@ -318,25 +437,52 @@ fn undo_of_an_undo_buffer_is_recorded_as_concrete_edits() {
 #[test]
 fn layers_create_delete_merge_and_hide() {
     let mut w = world();
-    let out = w.apply(buffer(vec![Edit::CreateLayer { name: "top".into() }, set(0, 0, 0, RED)]));
+    let out = w.apply(buffer(vec![
+        Edit::CreateLayer { name: "top".into() },
+        set(0, 0, 0, RED),
+    ]));
     assert_eq!(out.result.unwrap().created_layers, vec![LayerId(2)]);
-    w.apply(buffer(vec![set(0, 0, 0, BLUE), set(1, 0, 0, BLUE)])).result.unwrap();
+    w.apply(buffer(vec![set(0, 0, 0, BLUE), set(1, 0, 0, BLUE)]))
+        .result
+        .unwrap();
     let s = w.snapshot();
     assert_eq!(s.voxel(LayerId(2), IVec3::ZERO), RED);
     assert_eq!(s.voxel(LayerId(1), IVec3::ZERO), BLUE);
-    assert_eq!(s.merged_voxel(IVec3::ZERO), RED, "the higher layer is on top");
-    w.apply(buffer(vec![Edit::SetLayerVisible { layer: LayerId(2), visible: false }])).result.unwrap();
+    assert_eq!(
+        s.merged_voxel(IVec3::ZERO),
+        RED,
+        "the higher layer is on top"
+    );
+    w.apply(buffer(vec![Edit::SetLayerVisible {
+        layer: LayerId(2),
+        visible: false,
+    }]))
+    .result
+    .unwrap();
     assert_eq!(w.snapshot().merged_voxel(IVec3::ZERO), BLUE);
-    w.apply(buffer(vec![Edit::MergeLayers { source: LayerId(2), target: LayerId(1) }])).result.unwrap();
+    w.apply(buffer(vec![Edit::MergeLayers {
+        source: LayerId(2),
+        target: LayerId(1),
+    }]))
+    .result
+    .unwrap();
     let s = w.snapshot();
     assert!(s.layer(LayerId(2)).is_none());
     assert_eq!(s.voxel(LayerId(1), IVec3::ZERO), RED);
     assert_eq!(s.voxel(LayerId(1), IVec3::X), BLUE);
-    assert_eq!(w.apply(buffer(vec![Edit::DeleteLayer(LayerId(1))])).result, Err(EditError::LastLayer));
-    w.apply(buffer(vec![Edit::CreateLayer { name: "b".into() }, Edit::SetActiveLayer(LayerId(3))]))
+    assert_eq!(
+        w.apply(buffer(vec![Edit::DeleteLayer(LayerId(1))])).result,
+        Err(EditError::LastLayer)
+    );
+    w.apply(buffer(vec![
+        Edit::CreateLayer { name: "b".into() },
+        Edit::SetActiveLayer(LayerId(3)),
+    ]))
+    .result
+    .unwrap();
+    w.apply(buffer(vec![Edit::DeleteLayer(LayerId(3))]))
         .result
         .unwrap();
-    w.apply(buffer(vec![Edit::DeleteLayer(LayerId(3))])).result.unwrap();
     assert_eq!(w.snapshot().active_layer, LayerId(1));
 }
 
@@ -349,7 +495,9 @@ fn the_schedule_has_no_ambiguities() {
         ambiguity_detection: LogLevel::Error,
         ..Default::default()
     });
-    schedule.initialize(&mut w.world).expect("no ambiguous systems");
+    schedule
+        .initialize(&mut w.world)
+        .expect("no ambiguous systems");
     schedule.run(&mut w.world);
 }
 
@@ -358,7 +506,9 @@ fn snapshots_are_immutable_while_the_world_moves_on() {
     let mut w = world();
     w.apply(buffer(vec![set(0, 0, 0, RED)])).result.unwrap();
     let old = w.snapshot();
-    w.apply(buffer(vec![set(0, 0, 0, BLUE), set(40, 0, 0, GREEN)])).result.unwrap();
+    w.apply(buffer(vec![set(0, 0, 0, BLUE), set(40, 0, 0, GREEN)]))
+        .result
+        .unwrap();
     assert_eq!(old.voxel(LayerId(1), IVec3::ZERO), RED);
     assert_eq!(old.voxel_count(), 1);
     let new = w.snapshot();
@@ -374,18 +524,41 @@ fn snapshots_are_immutable_while_the_world_moves_on() {
 #[test]
 fn solid_and_random_worlds_stay_within_memory_targets() {
     let mut w = VoxelWorld::new(WorldSettings {
-        limits: EditLimits { max_voxels: u64::MAX, ..EditLimits::default() },
+        limits: EditLimits {
+            max_voxels: u64::MAX,
+            ..EditLimits::default()
+        },
         undo_depth: 0,
     });
     let region = VoxelBox::from_corners(IVec3::ZERO, IVec3::splat(255));
-    w.apply(buffer(vec![Edit::FillBox { region, color: RED }])).result.unwrap();
-    assert!(w.storage_bytes() < 1 << 20, "solid 256³: {} bytes", w.storage_bytes());
+    w.apply(buffer(vec![Edit::FillBox { region, color: RED }]))
+        .result
+        .unwrap();
+    assert!(
+        w.storage_bytes() < 1 << 20,
+        "solid 256³: {} bytes",
+        w.storage_bytes()
+    );
     let mut rng = Rng(5);
-    let mut w = VoxelWorld::new(WorldSettings { undo_depth: 0, ..WorldSettings::default() });
+    let mut w = VoxelWorld::new(WorldSettings {
+        undo_depth: 0,
+        ..WorldSettings::default()
+    });
     let edits: Vec<Edit> = (0..1_000_000)
-        .map(|i| set(i % 100, (i / 100) % 100, i / 10_000, Color::rgb(rng.next() as u8, rng.next() as u8, 9)))
+        .map(|i| {
+            set(
+                i % 100,
+                (i / 100) % 100,
+                i / 10_000,
+                Color::rgb(rng.next() as u8, rng.next() as u8, 9),
+            )
+        })
         .collect();
     w.apply(buffer(edits)).result.unwrap();
     assert_eq!(w.snapshot().voxel_count(), 1_000_000);
-    assert!(w.storage_bytes() < 16 << 20, "1 M random colours: {} bytes", w.storage_bytes());
+    assert!(
+        w.storage_bytes() < 16 << 20,
+        "1 M random colours: {} bytes",
+        w.storage_bytes()
+    );
 }
