@@ -28,7 +28,7 @@ use crate::apply::{
     AppliedBuffers, DirtyChunks, PendingBuffers, UndoHistory, WorldLimits, WorldSeq,
     apply_command_buffers,
 };
-use crate::edit::{Applied, CommandBuffer, EditLimits, PendingBuffer};
+use crate::edit::{Applied, CommandBuffer, EditLimits, HistoryMode, PendingBuffer};
 use crate::index::ChunkIndex;
 use crate::layer::{ActiveLayer, LayerId, LayerIndex, LayerInfo};
 use crate::snapshot::{PublishedSnapshot, WorldSnapshot, publish_snapshot};
@@ -179,6 +179,42 @@ impl VoxelWorld {
     pub fn apply(&mut self, buffer: CommandBuffer) -> Applied {
         self.submit(0, buffer);
         self.update().pop().expect("one buffer in, one result out")
+    }
+
+    /// Takes back the buffer just applied (whose result was `applied`), when what follows it
+    /// failed: the journal could not record it, say. The world, its sequence number and the undo
+    /// history return to where they were before it. `mode` is the buffer's history mode.
+    pub fn revert_last(&mut self, mode: HistoryMode, applied: &Applied) {
+        if applied.result.is_err() {
+            return;
+        }
+        let inverse = {
+            let mut h = self.world.resource_mut::<UndoHistory>();
+            match mode {
+                HistoryMode::Record | HistoryMode::Redo => h.undo.pop_back(),
+                HistoryMode::Undo => h.redo.pop(),
+                HistoryMode::Skip => None,
+            }
+        };
+        let Some(inverse) = inverse else { return };
+        let seq = self.seq();
+        let mut inverse = inverse;
+        inverse.history = HistoryMode::Skip;
+        self.apply(inverse);
+        self.set_seq(seq - 1);
+        if let Some(step) = &applied.effective {
+            let mut h = self.world.resource_mut::<UndoHistory>();
+            match mode {
+                HistoryMode::Undo => h.undo.push_back(step.clone()),
+                HistoryMode::Redo => h.redo.push(step.clone()),
+                _ => {}
+            }
+        }
+        // Publish the reverted state with the restored sequence number.
+        self.world
+            .resource_mut::<crate::apply::DirtyChunks>()
+            .layers = true;
+        self.update();
     }
 
     /// The latest published snapshot.

@@ -562,3 +562,22 @@ fn solid_and_random_worlds_stay_within_memory_targets() {
         w.storage_bytes()
     );
 }
+
+#[test]
+fn revert_last_takes_back_a_buffer_exactly() {
+    let mut w = world();
+    w.apply(buffer(vec![set(0, 0, 0, RED)])).result.unwrap();
+    let (hash, seq) = (w.snapshot().hash(), w.seq());
+    let applied = w.apply(buffer(vec![set(0, 0, 0, BLUE), set(5, 5, 5, GREEN)]));
+    w.revert_last(systems::HistoryMode::Record, &applied);
+    assert_eq!(
+        (w.snapshot().hash(), w.seq(), w.snapshot().seq),
+        (hash, seq, seq)
+    );
+    let applied = w.apply(CommandBuffer::undo());
+    w.revert_last(systems::HistoryMode::Undo, &applied);
+    assert_eq!((w.snapshot().hash(), w.seq()), (hash, seq));
+    // The undo step is still there to take.
+    w.apply(CommandBuffer::undo()).result.unwrap();
+    assert_eq!(w.snapshot().voxel_count(), 0);
+}
