@@ -1,6 +1,11 @@
 //! voxeld: a headless voxel server that speaks the Goxel daemon's JSON-RPC protocol.
 //!
 //! The world itself lives in the `systems` crate; this crate owns everything around it:
-//! configuration, the socket server, script workers, the journal, file formats and the CLI.
+//! configuration ([`config`]), the wire protocol ([`rpc`]), the methods ([`methods`]), the socket
+//! server ([`server`]), file encodings ([`codec`]) and the command line ([`cli`]).
 
+pub mod cli;
 pub mod codec;
+pub mod config;
+pub mod methods;
+pub mod rpc;

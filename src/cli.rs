@@ -1,0 +1,281 @@
+//! The command line: `voxeld [serve]`, `replay`, `batch` and `journal check|repair`, and how
+//! command-line overrides are merged into the RON [`Config`].
+//!
+//! ```
+//! use clap::Parser;
+//! use voxeld::cli::{Cli, Command};
+//! let cli = Cli::try_parse_from(["voxeld", "--socket", "/tmp/v.sock"]).unwrap();
+//! let Command::Serve(serve) = cli.into_command() else { panic!() };
+//! let config = serve.config().unwrap();
+//! assert_eq!(config.socket.path.to_str(), Some("/tmp/v.sock"));
+//! ```
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+
+/// Headless voxel server speaking the Goxel daemon's JSON-RPC protocol.
+///
+/// With no subcommand, `voxeld` serves (the `serve` options apply).
+#[derive(Debug, Parser)]
+#[command(name = "voxeld", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; absent means `serve`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the implicit `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// The command to run, with no subcommand meaning `serve`.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server on a Unix socket (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Replay a journal, print the world hash and optionally write the world out.
+    Replay(ReplayArgs),
+    /// Run the JSON-RPC requests of an NDJSON file in order, print the replies and the final hash.
+    Batch(BatchArgs),
+    /// Inspect or fix a journal file.
+    Journal {
+        /// The journal operation.
+        #[command(subcommand)]
+        action: JournalAction,
+    },
+}
+
+/// Options of `voxeld serve`; each overrides the config file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// RON config file (see assets/server.ron); built-in defaults without it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Socket path (overrides socket.path; default /tmp/goxel.sock).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Directory for the journal and snapshots (overrides data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Script worker threads (overrides scripts.workers).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Directory scripts may be loaded from by `path`; repeatable, added to scripts.script_dirs.
+    #[arg(long = "script-dir", value_name = "DIR")]
+    pub script_dirs: Vec<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Loads `--config` (or the defaults), applies the overrides and validates the result.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = load_or_default(self.config.as_ref())?;
+        self.apply(&mut config);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Writes the given overrides into `config` (no validation).
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(socket) = &self.socket {
+            config.socket.path.clone_from(socket);
+        }
+        if let Some(dir) = &self.data_dir {
+            config.data_dir.clone_from(dir);
+        }
+        if let Some(workers) = self.workers {
+            config.scripts.workers = workers;
+        }
+        config
+            .scripts
+            .script_dirs
+            .extend(self.script_dirs.iter().cloned());
+    }
+}
+
+/// Options of `voxeld replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The journal file to replay.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// Start from this snapshot instead of an empty world.
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub snapshot: Option<PathBuf>,
+    /// Stop after the record with this sequence number.
+    #[arg(long, value_name = "N")]
+    pub until_seq: Option<u64>,
+    /// Write the resulting world to this file (format from the extension).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Options of `voxeld batch`.
+#[derive(Debug, Clone, Args)]
+pub struct BatchArgs {
+    /// NDJSON file: one JSON-RPC request (or batch) per line.
+    #[arg(value_name = "FILE.ndjson")]
+    pub file: PathBuf,
+    /// RON config file (limits, script directories); built-in defaults without it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write the final world to this file (format from the extension).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Script worker threads; the result does not depend on it (batch scripts run in order).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+impl BatchArgs {
+    /// Loads `--config` (or the defaults), applies `--workers` and validates the result.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = load_or_default(self.config.as_ref())?;
+        if let Some(workers) = self.workers {
+            config.scripts.workers = workers;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// `voxeld journal` operations.
+#[derive(Debug, Clone, Subcommand)]
+pub enum JournalAction {
+    /// Verify every record's checksum and sequence; report a torn tail without changing anything.
+    Check {
+        /// The journal file.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
+    /// Truncate a torn or corrupt tail so the journal ends at its last good record.
+    Repair {
+        /// The journal file.
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+    },
+}
+
+fn load_or_default(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
+    match path {
+        Some(path) => Config::load(path),
+        None => Ok(Config::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from(args).unwrap().into_command()
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_serves_on_defaults() {
+        let Command::Serve(serve) = parse(&["voxeld"]) else {
+            panic!("expected serve")
+        };
+        assert_eq!(serve.config().unwrap(), Config::default());
+    }
+
+    #[test]
+    fn serve_overrides_merge_into_config() {
+        let Command::Serve(serve) = parse(&[
+            "voxeld",
+            "serve",
+            "--socket",
+            "/tmp/x.sock",
+            "--data-dir",
+            "/data",
+            "--workers",
+            "8",
+            "--script-dir",
+            "a",
+            "--script-dir",
+            "b",
+        ]) else {
+            panic!("expected serve")
+        };
+        let config = serve.config().unwrap();
+        assert_eq!(config.socket.path, PathBuf::from("/tmp/x.sock"));
+        assert_eq!(config.data_dir, PathBuf::from("/data"));
+        assert_eq!(config.scripts.workers, 8);
+        assert_eq!(
+            config.scripts.script_dirs,
+            [PathBuf::from("a"), PathBuf::from("b")]
+        );
+    }
+
+    #[test]
+    fn overrides_are_validated() {
+        let Command::Serve(serve) = parse(&["voxeld", "--workers", "0"]) else {
+            panic!("expected serve")
+        };
+        assert_eq!(
+            serve.config().unwrap_err().to_string(),
+            "scripts.workers must be ≥ 1"
+        );
+    }
+
+    #[test]
+    fn replay_batch_and_journal() {
+        let Command::Replay(replay) = parse(&[
+            "voxeld",
+            "replay",
+            "j.vxj",
+            "--snapshot",
+            "s.vxs",
+            "--until-seq",
+            "42",
+            "--out",
+            "w.gox",
+        ]) else {
+            panic!("expected replay")
+        };
+        assert_eq!(replay.journal, PathBuf::from("j.vxj"));
+        assert_eq!(replay.snapshot, Some(PathBuf::from("s.vxs")));
+        assert_eq!(replay.until_seq, Some(42));
+        assert_eq!(replay.out, Some(PathBuf::from("w.gox")));
+
+        let Command::Batch(batch) = parse(&["voxeld", "batch", "in.ndjson", "--workers", "2"])
+        else {
+            panic!("expected batch")
+        };
+        assert_eq!(batch.file, PathBuf::from("in.ndjson"));
+        assert_eq!(batch.config().unwrap().scripts.workers, 2);
+
+        assert!(matches!(
+            parse(&["voxeld", "journal", "check", "j.vxj"]),
+            Command::Journal { action: JournalAction::Check { path } } if path == PathBuf::from("j.vxj")
+        ));
+        assert!(matches!(
+            parse(&["voxeld", "journal", "repair", "j.vxj"]),
+            Command::Journal {
+                action: JournalAction::Repair { .. }
+            }
+        ));
+    }
+
+    #[test]
+    fn bad_arguments_are_errors() {
+        assert!(Cli::try_parse_from(["voxeld", "--workers", "many"]).is_err());
+        assert!(Cli::try_parse_from(["voxeld", "replay"]).is_err());
+        assert!(Cli::try_parse_from(["voxeld", "journal", "fix", "j"]).is_err());
+        assert!(Cli::try_parse_from(["voxeld", "--socket", "s", "replay", "j"]).is_err());
+    }
+}
