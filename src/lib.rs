@@ -9,3 +9,4 @@ pub mod codec;
 pub mod config;
 pub mod methods;
 pub mod rpc;
+pub mod server;

@@ -4,14 +4,15 @@ use clap::Parser;
 use voxeld::cli::{Cli, Command};
 
 fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VOXELD_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().into_command() {
-        Command::Serve(serve) => {
-            let config = serve.config()?;
-            anyhow::bail!(
-                "serve is not implemented yet (would listen on {})",
-                config.socket.path.display()
-            )
-        }
+        Command::Serve(serve) => voxeld::server::run(serve.config()?),
         Command::Batch(batch) => {
             batch.config()?;
             anyhow::bail!("batch is not implemented yet")

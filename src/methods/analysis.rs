@@ -14,25 +14,45 @@ const DEFAULT_LIMIT: u64 = 100_000;
 const MAX_LIMIT: u64 = 10_000_000;
 
 fn everything() -> VoxelBox {
-    VoxelBox { min: IVec3::splat(i32::MIN / 2), max: IVec3::splat(i32::MAX / 2) }
+    VoxelBox {
+        min: IVec3::splat(i32::MIN / 2),
+        max: IVec3::splat(i32::MAX / 2),
+    }
 }
 
 fn page(params: &Params<'_>) -> Result<(u64, u64), RpcError> {
     let offset = params.integer::<u64>("offset", usize::MAX)?.unwrap_or(0);
-    let limit = params.integer::<u64>("limit", usize::MAX)?.unwrap_or(DEFAULT_LIMIT);
+    let limit = params
+        .integer::<u64>("limit", usize::MAX)?
+        .unwrap_or(DEFAULT_LIMIT);
     if limit > MAX_LIMIT {
-        return Err(RpcError::invalid_params("limit", format!("at most {MAX_LIMIT}")));
+        return Err(RpcError::invalid_params(
+            "limit",
+            format!("at most {MAX_LIMIT}"),
+        ));
     }
     Ok((offset, limit))
 }
 
-fn layer_of<'s>(snapshot: &'s WorldSnapshot, ctx: &Ctx<'_>, params: &Params<'_>) -> Result<&'s LayerSnapshot, RpcError> {
+fn layer_of<'s>(
+    snapshot: &'s WorldSnapshot,
+    ctx: &Ctx<'_>,
+    params: &Params<'_>,
+) -> Result<&'s LayerSnapshot, RpcError> {
     let id = ctx.layer(params, Params::NAMED_ONLY)?;
-    snapshot.layer(id).ok_or_else(|| RpcError::invalid_params("layer_id", format!("no layer with id {}", id.0)))
+    snapshot
+        .layer(id)
+        .ok_or_else(|| RpcError::invalid_params("layer_id", format!("no layer with id {}", id.0)))
 }
 
 /// Lists voxels in `region` of `layer`, paged.
-fn voxel_page(layer: &LayerSnapshot, region: &VoxelBox, offset: u64, limit: u64, filter: Option<Color>) -> Value {
+fn voxel_page(
+    layer: &LayerSnapshot,
+    region: &VoxelBox,
+    offset: u64,
+    limit: u64,
+    filter: Option<Color>,
+) -> Value {
     let mut voxels = Vec::new();
     let mut total = 0u64;
     layer.for_each_voxel_in(region, |p, c| {
@@ -67,15 +87,17 @@ pub fn get_voxels_region(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply
         _ => {
             let mut v = [0i32; 6];
             for (i, name) in ["x1", "y1", "z1", "x2", "y2", "z2"].iter().enumerate() {
-                v[i] = params
-                    .integer::<i32>(name, usize::MAX)?
-                    .ok_or_else(|| RpcError::invalid_params("min", "required: min and max as [x,y,z]"))?;
+                v[i] = params.integer::<i32>(name, usize::MAX)?.ok_or_else(|| {
+                    RpcError::invalid_params("min", "required: min and max as [x,y,z]")
+                })?;
             }
             VoxelBox::from_corners(IVec3::new(v[0], v[1], v[2]), IVec3::new(v[3], v[4], v[5]))
         }
     };
     let (offset, limit) = page(params)?;
-    Ok(Reply::Value(voxel_page(layer, &region, offset, limit, None)))
+    Ok(Reply::Value(voxel_page(
+        layer, &region, offset, limit, None,
+    )))
 }
 
 /// `goxel.get_layer_voxels`: optional `layer_id`, `offset`, `limit` → every voxel of the layer.
@@ -83,7 +105,13 @@ pub fn get_layer_voxels(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply,
     let snapshot = ctx.world.snapshot();
     let layer = layer_of(&snapshot, ctx, params)?;
     let (offset, limit) = page(params)?;
-    Ok(Reply::Value(voxel_page(layer, &everything(), offset, limit, None)))
+    Ok(Reply::Value(voxel_page(
+        layer,
+        &everything(),
+        offset,
+        limit,
+        None,
+    )))
 }
 
 /// `goxel.get_bounding_box`: optional `layer_id` (default: all visible layers).
@@ -95,7 +123,9 @@ pub fn get_bounding_box(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply,
         snapshot.bounding_box()
     };
     Ok(Reply::Value(match bounds {
-        None => json!({ "empty": true, "min": null, "max": null, "width": 0, "height": 0, "depth": 0 }),
+        None => {
+            json!({ "empty": true, "min": null, "max": null, "width": 0, "height": 0, "depth": 0 })
+        }
         Some(b) => {
             let size = b.max - b.min + IVec3::ONE;
             json!({
@@ -136,7 +166,9 @@ pub fn get_unique_colors(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply
     let snapshot = ctx.world.snapshot();
     let layer = layer_of(&snapshot, ctx, params)?;
     let colors: Vec<[u8; 4]> = counts(layer).keys().map(|c| c.0).collect();
-    Ok(Reply::Value(json!({ "colors": colors, "count": colors.len(), "layer_id": layer.id.0 })))
+    Ok(Reply::Value(
+        json!({ "colors": colors, "count": colors.len(), "layer_id": layer.id.0 }),
+    ))
 }
 
 /// `goxel.find_voxels_by_color`: `color`, optional `layer_id`, `offset`, `limit` → positions.

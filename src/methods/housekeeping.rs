@@ -75,13 +75,30 @@ pub fn execute_script(params: &Params<'_>) -> Result<Reply, RpcError> {
     let script = params.string("script", 0)?.map(|s| s.into_owned());
     let path = params.string("path", usize::MAX)?.map(|s| s.into_owned());
     match (&script, &path) {
-        (Some(_), Some(_)) => return Err(RpcError::invalid_params("script", "give either script or path, not both")),
-        (None, None) => return Err(RpcError::invalid_params("script", "required: script (source text) or path")),
+        (Some(_), Some(_)) => {
+            return Err(RpcError::invalid_params(
+                "script",
+                "give either script or path, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(RpcError::invalid_params(
+                "script",
+                "required: script (source text) or path",
+            ));
+        }
         _ => {}
     }
     let name = params.string("name", usize::MAX)?.map(|s| s.into_owned());
     let timeout_ms = params.integer::<u64>("timeout_ms", usize::MAX)?;
     let priority = params.integer::<i32>("priority", usize::MAX)?.unwrap_or(0);
     let seed = params.integer::<u64>("seed", usize::MAX)?;
-    Ok(Reply::Script(ScriptRequest { script, path, name, timeout_ms, priority, seed }))
+    Ok(Reply::Script(ScriptRequest {
+        script,
+        path,
+        name,
+        timeout_ms,
+        priority,
+        seed,
+    }))
 }

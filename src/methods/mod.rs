@@ -102,7 +102,9 @@ pub struct ScriptRequest {
 
 /// Serialises a typed result.
 pub fn raw<T: Serialize>(value: &T) -> Result<Reply, RpcError> {
-    serde_json::value::to_raw_value(value).map(Reply::Raw).map_err(|e| RpcError::internal(e.to_string()))
+    serde_json::value::to_raw_value(value)
+        .map(Reply::Raw)
+        .map_err(|e| RpcError::internal(e.to_string()))
 }
 
 impl Ctx<'_> {
@@ -148,7 +150,10 @@ impl Ctx<'_> {
                 if snapshot.layer(LayerId(id)).is_some() {
                     Ok(LayerId(id))
                 } else {
-                    Err(RpcError::invalid_params("layer_id", format!("no layer with id {id}")))
+                    Err(RpcError::invalid_params(
+                        "layer_id",
+                        format!("no layer with id {id}"),
+                    ))
                 }
             }
         }
@@ -170,15 +175,20 @@ pub fn edit_error(e: EditError, field: &str) -> RpcError {
     match e {
         EditError::OutOfBounds { pos, min, max } => RpcError::invalid_params(
             field,
-            format!("position [{}, {}, {}] is outside the world bounds [{}, {}, {}]..[{}, {}, {}]", pos.x, pos.y, pos.z, min.x, min.y, min.z, max.x, max.y, max.z),
+            format!(
+                "position [{}, {}, {}] is outside the world bounds [{}, {}, {}]..[{}, {}, {}]",
+                pos.x, pos.y, pos.z, min.x, min.y, min.z, max.x, max.y, max.z
+            ),
         ),
         EditError::TooManyVoxels { count, limit } => RpcError::invalid_params(field, message)
             .with_data(serde_json::json!({ "count": count, "limit": limit })),
         EditError::UnknownLayer(_) => RpcError::invalid_params("layer_id", message),
         EditError::MergeIntoSelf(_) => RpcError::invalid_params("target_id", message),
-        EditError::FloodFillTooLarge { limit } => {
-            RpcError::server(codes::EDIT_REFUSED, message, Some(serde_json::json!({ "limit": limit })))
-        }
+        EditError::FloodFillTooLarge { limit } => RpcError::server(
+            codes::EDIT_REFUSED,
+            message,
+            Some(serde_json::json!({ "limit": limit })),
+        ),
         EditError::LastLayer | EditError::NothingToUndo | EditError::NothingToRedo => {
             RpcError::server(codes::EDIT_REFUSED, message, None)
         }

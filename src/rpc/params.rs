@@ -46,6 +46,23 @@ impl<'a> Params<'a> {
     /// Pass as `position` for a parameter that has no positional form.
     pub const NAMED_ONLY: usize = usize::MAX;
 
+    /// The params as a JSON value (`null` when absent), e.g. for `echo`.
+    pub fn to_value(&self) -> serde_json::Value {
+        let parse = |r: &RawValue| serde_json::from_str(r.get()).unwrap_or(serde_json::Value::Null);
+        match &self.shape {
+            Shape::Absent => serde_json::Value::Null,
+            Shape::ByName(members) => serde_json::Value::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), parse(v)))
+                    .collect(),
+            ),
+            Shape::ByPosition(items) => {
+                serde_json::Value::Array(items.iter().map(|v| parse(v)).collect())
+            }
+        }
+    }
+
     /// No `params` member.
     pub fn absent() -> Self {
         Self::default()
