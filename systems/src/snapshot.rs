@@ -258,6 +258,7 @@ impl Default for PublishedSnapshot {
 }
 
 /// Builds the next snapshot from the previous one and the chunks changed since.
+#[allow(clippy::too_many_arguments)] // A system: each parameter is one resource or query it reads.
 pub fn publish_snapshot(
     mut dirty: ResMut<DirtyChunks>,
     mut published: ResMut<PublishedSnapshot>,
