@@ -175,6 +175,7 @@ fn load_or_default(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::path::Path;
 
     fn parse(args: &[&str]) -> Command {
         Cli::try_parse_from(args).unwrap().into_command()
@@ -261,7 +262,7 @@ mod tests {
 
         assert!(matches!(
             parse(&["voxeld", "journal", "check", "j.vxj"]),
-            Command::Journal { action: JournalAction::Check { path } } if path == PathBuf::from("j.vxj")
+            Command::Journal { action: JournalAction::Check { path } } if path == Path::new("j.vxj")
         ));
         assert!(matches!(
             parse(&["voxeld", "journal", "repair", "j.vxj"]),

@@ -411,3 +411,36 @@ fn bad_voxel_params_name_the_field() {
         check(&[(&line, &[&expected.to_string()])]);
     }
 }
+
+/// Regression guard for "bad input is an error reply, never a panic": every truncation and
+/// many single-byte mutations of valid lines produce only well-formed reply lines.
+#[test]
+fn mutated_lines_never_panic_and_replies_stay_well_formed() {
+    let seeds = [
+        r##"{"jsonrpc":"2.0","method":"voxel","params":{"x":1,"y":2,"z":3,"color":"#ff0000"},"id":"a"}"##,
+        r#"[{"jsonrpc":"2.0","method":"voxel","params":[1,2,3,255,0,0],"id":1},{"jsonrpc":"2.0","method":"sum","params":[1]}]"#,
+        r#"{"jsonrpc":"2.0","method":"voxel","params":{"position":{"x":1,"y":2,"z":3},"color":{"r":1,"g":2,"b":3}},"id":1.5}"#,
+    ];
+    let replacements = b"{}[]\",:0-9.e\\ntx#\xff ";
+    for seed in seeds {
+        let bytes = seed.as_bytes();
+        let mut variants: Vec<Vec<u8>> = (0..bytes.len()).map(|i| bytes[..i].to_vec()).collect();
+        for i in 0..bytes.len() {
+            for &r in replacements {
+                let mut v = bytes.to_vec();
+                v[i] = r;
+                variants.push(v);
+            }
+        }
+        for variant in variants {
+            let mut out = Vec::new();
+            handle_line(&variant, &mut SpecMethods, &mut out);
+            for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let reply: Value = serde_json::from_slice(line).unwrap_or_else(|e| {
+                    panic!("bad reply {:?}: {e}", String::from_utf8_lossy(line))
+                });
+                assert!(reply.is_object() || reply.is_array());
+            }
+        }
+    }
+}
