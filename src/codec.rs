@@ -6,8 +6,8 @@
 //! Buffer: `source: u8`, `layer: u8 (0 = none, 1 = some) [+ u32]`, `edit count: u32`, edits.
 //! Edit: `tag: u8` then its fields (see [`Tag`]); positions are 3 × i32, colours 4 × u8 RGBA,
 //! boxes min then max, strings `u32` byte length + UTF-8.
-//! Chunk: `present: u8`, then run-length voxels x-fastest: `runs: u32`, each `len: u16` (1..=4096)
-//! + colour.
+//! Chunk: `present: u8`, then run-length voxels x-fastest: `runs: u32`, each run a
+//! `len: u16` (1..=4096) and a colour.
 //! World: `b"VXW1"`, `seq: u64`, `active: u32`, `next_layer_id: u32`, `layers: u32`, each layer
 //! `id: u32`, `name`, `visible: u8`, `order: i32`, `chunks: u32`, each chunk `pos` + chunk.
 
