@@ -581,3 +581,70 @@ fn revert_last_takes_back_a_buffer_exactly() {
     w.apply(CommandBuffer::undo()).result.unwrap();
     assert_eq!(w.snapshot().voxel_count(), 0);
 }
+
+#[test]
+fn a_scratch_world_reads_its_own_edits_and_commits_what_it_saw() {
+    use systems::ScratchWorld;
+    let mut w = world();
+    w.apply(buffer(vec![Edit::FillBox {
+        region: VoxelBox::from_corners(IVec3::ZERO, IVec3::new(3, 3, 0)),
+        color: RED,
+    }]))
+    .result
+    .unwrap();
+    let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 1000);
+    assert_eq!(s.get(IVec3::ZERO), RED);
+    s.set(IVec3::new(9, 9, 9), BLUE).unwrap();
+    assert_eq!(s.get(IVec3::new(9, 9, 9)), BLUE);
+    assert!(s.paint(IVec3::new(1, 1, 0), GREEN).unwrap());
+    assert!(!s.paint(IVec3::new(50, 1, 0), GREEN).unwrap());
+    let bounds = VoxelBox::from_corners(IVec3::splat(-5), IVec3::splat(5));
+    assert_eq!(s.flood_fill(IVec3::ZERO, BLUE, bounds).unwrap(), 15);
+    assert_eq!(s.voxel_count(), 17);
+    assert_eq!(
+        s.bounding_box(),
+        Some(VoxelBox::from_corners(IVec3::ZERO, IVec3::new(9, 9, 9)))
+    );
+    // The world has not changed; committing the buffer gives exactly the scratch view.
+    assert_eq!(w.snapshot().voxel_count(), 16);
+    let mut expected = HashMap::new();
+    for z in -1..10 {
+        for y in -1..10 {
+            for x in -1..10 {
+                let c = s.get(IVec3::new(x, y, z));
+                if !c.is_empty() {
+                    expected.insert(IVec3::new(x, y, z), c);
+                }
+            }
+        }
+    }
+    // Someone else edits meanwhile; the script's concrete edits still land as it saw them.
+    w.apply(buffer(vec![set(2, 2, 0, Color::rgb(7, 7, 7))]))
+        .result
+        .unwrap();
+    w.apply(s.into_buffer()).result.unwrap();
+    assert_eq!(all_voxels(&w.snapshot(), LayerId(1)), expected);
+}
+
+#[test]
+fn a_scratch_world_enforces_its_edit_limit_and_bounds() {
+    use systems::ScratchWorld;
+    let w = world();
+    let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 10);
+    for i in 0..10 {
+        s.set(IVec3::new(i, 0, 0), RED).unwrap();
+    }
+    assert!(matches!(
+        s.set(IVec3::new(11, 0, 0), RED),
+        Err(EditError::TooManyVoxels { limit: 10, .. })
+    ));
+    let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 10);
+    assert!(
+        s.fill_box(VoxelBox::from_corners(IVec3::ZERO, IVec3::splat(3)), RED)
+            .is_err()
+    );
+    assert!(matches!(
+        s.set(IVec3::new(1 << 21, 0, 0), RED),
+        Err(EditError::OutOfBounds { .. })
+    ));
+}

@@ -1,0 +1,81 @@
+//! The world as scripts see it: [`ScratchWorld`] behind the script pool's [`ScriptHost`] trait.
+//!
+//! A script reads the snapshot taken when it was accepted plus its own edits, and its edits
+//! become one command buffer that the world applies only if the script succeeds.
+
+use glam::IVec3;
+use systems::{Color, EditError, ScratchWorld, Shape, VoxelBox};
+
+use crate::scripting::{HostError, Rgba, ScriptHost};
+
+/// A script's view of the world.
+pub struct WorldHost(pub ScratchWorld);
+
+fn host_error(e: EditError) -> HostError {
+    match e {
+        EditError::TooManyVoxels { limit, .. } => HostError::EditLimit { limit },
+        EditError::OutOfBounds { pos, .. } => HostError::OutOfBounds { p: pos.to_array() },
+        other => HostError::Other(other.to_string()),
+    }
+}
+
+impl ScriptHost for WorldHost {
+    fn get_voxel(&self, p: [i32; 3]) -> Option<Rgba> {
+        let c = self.0.get(IVec3::from_array(p));
+        (!c.is_empty()).then_some(c.0)
+    }
+
+    fn add_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<(), HostError> {
+        self.0.set(IVec3::from_array(p), Color(c)).map_err(host_error)
+    }
+
+    fn remove_voxel(&mut self, p: [i32; 3]) -> Result<(), HostError> {
+        self.0.set(IVec3::from_array(p), Color::EMPTY).map_err(host_error)
+    }
+
+    fn paint_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<bool, HostError> {
+        self.0.paint(IVec3::from_array(p), Color(c)).map_err(host_error)
+    }
+
+    fn flood_fill(&mut self, p: [i32; 3], c: Rgba) -> Result<u64, HostError> {
+        let start = IVec3::from_array(p);
+        // Like the RPC method: a fill from an empty voxel stays within the layer's bounds + 1.
+        let bounds = if self.0.get(start).is_empty() {
+            let b = self.0.bounding_box().unwrap_or(VoxelBox::point(start)).union(&VoxelBox::point(start));
+            VoxelBox { min: b.min - IVec3::ONE, max: b.max + IVec3::ONE }
+        } else {
+            VoxelBox { min: IVec3::splat(i32::MIN / 2), max: IVec3::splat(i32::MAX / 2) }
+        };
+        self.0.flood_fill(start, Color(c), bounds).map_err(host_error)
+    }
+
+    fn fill_box(&mut self, min: [i32; 3], max: [i32; 3], c: Rgba) -> Result<u64, HostError> {
+        let region = VoxelBox::from_corners(IVec3::from_array(min), IVec3::from_array(max));
+        self.0.fill_box(region, Color(c)).map_err(host_error)
+    }
+
+    fn fill_sphere(&mut self, center: [i32; 3], radius: i32, c: Rgba) -> Result<u64, HostError> {
+        if radius < 0 {
+            return Err(HostError::Other(format!("radius must be ≥ 0, got {radius}")));
+        }
+        let centre = IVec3::from_array(center);
+        let region = VoxelBox { min: centre - IVec3::splat(radius), max: centre + IVec3::splat(radius) };
+        self.0.fill_shape(Shape::Sphere, region, Color(c)).map_err(host_error)
+    }
+
+    fn bounding_box(&self) -> Option<([i32; 3], [i32; 3])> {
+        self.0.bounding_box().map(|b| (b.min.to_array(), b.max.to_array()))
+    }
+
+    fn voxel_count(&self) -> u64 {
+        self.0.voxel_count()
+    }
+
+    fn active_layer(&self) -> u32 {
+        self.0.layer().0
+    }
+
+    fn edit_count(&self) -> u64 {
+        self.0.edit_count()
+    }
+}
