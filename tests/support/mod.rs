@@ -150,8 +150,8 @@ impl Client {
         reply["error"].clone()
     }
 
-    /// Asserts the server closes this connection (EOF) within the read timeout, or sends
-    /// nothing more than `expected_lines` lines first.
+    /// Reads every line until the server closes the connection; panics if it stays open past
+    /// the read timeout.
     pub fn read_to_eof(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         loop {
