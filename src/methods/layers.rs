@@ -36,23 +36,32 @@ fn required_layer(
     Ok(LayerId(id))
 }
 
-/// `goxel.create_project`: optional `name`. Replaces the world by one empty layer (undoable).
+/// `goxel.create_project`: optional `name`. Replaces the world by one empty active layer, in
+/// one buffer (one undo step brings the old world back).
 pub fn create_project(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let name = params
         .string("name", 0)?
         .map(|s| s.into_owned())
         .unwrap_or_else(|| "Untitled".into());
     let snapshot = ctx.world.snapshot();
-    let mut edits = vec![Edit::CreateLayer {
-        name: "Layer 1".into(),
-    }];
-    let old: Vec<LayerId> = snapshot.layers().map(|l| l.id).collect();
-    edits.extend(old.iter().map(|&id| Edit::DeleteLayer(id)));
+    let next = LayerId(
+        ctx.world
+            .world
+            .resource::<systems::layer::LayerIndex>()
+            .next_id
+            .max(1),
+    );
+    let mut edits = vec![
+        Edit::CreateLayer {
+            name: "Layer 1".into(),
+        },
+        Edit::SetActiveLayer(next),
+    ];
+    edits.extend(snapshot.layers().map(|l| Edit::DeleteLayer(l.id)));
     let outcome = ctx.edit(whole_world(edits), "name")?;
     let layer = outcome.created_layers[0];
-    ctx.edit(whole_world(vec![Edit::SetActiveLayer(layer)]), "name")?;
     Ok(Reply::Value(
-        json!({ "success": true, "name": name, "layer_id": layer.0, "seq": ctx.world.seq() }),
+        json!({ "success": true, "name": name, "layer_id": layer.0, "seq": outcome.seq }),
     ))
 }
 
