@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod journal;
 pub mod methods;
 pub mod rpc;
 pub mod server;

@@ -1,0 +1,224 @@
+//! The writer: group commit, fsync policies on an injected clock, and failed writes and syncs
+//! rolled back so memory and disk agree and the writer stays usable.
+
+use std::time::{Duration, Instant};
+
+use voxeld::journal::format::{MAX_PAYLOAD_LEN, Record, RecordKind, Source};
+use voxeld::journal::{
+    AppendError, CommitError, FaultyStorage, FsyncPolicy, JournalWriter, MemStorage, scan,
+};
+
+fn record(seq: u64) -> Record<'static> {
+    Record {
+        kind: RecordKind::Buffer,
+        seq,
+        source: Source::Rpc,
+        payload: b"add_voxel 1 2 3 #ff0000ff",
+    }
+}
+
+fn faulty(policy: FsyncPolicy) -> JournalWriter<FaultyStorage<MemStorage>> {
+    JournalWriter::open(FaultyStorage::new(MemStorage::new()), policy)
+        .unwrap()
+        .0
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn a_commit_writes_all_pending_records_in_one_append_and_one_sync() {
+    let mut writer = faulty(FsyncPolicy::Always);
+    let (appends, syncs) = (writer.storage().append_count(), writer.storage().sync_count());
+    for seq in 1..=50 {
+        writer.append(&record(seq)).unwrap();
+    }
+    assert_eq!(writer.pending_count(), 50);
+    writer.commit().unwrap();
+    assert_eq!(writer.pending_count(), 0);
+    assert_eq!(writer.storage().append_count(), appends + 1);
+    assert_eq!(writer.storage().sync_count(), syncs + 1);
+    writer.commit().unwrap();
+    assert_eq!(writer.storage().append_count(), appends + 1, "empty commit writes nothing");
+    assert_eq!(scan(writer.storage()).unwrap().record_count(), 50);
+}
+
+#[test]
+fn never_does_not_sync_and_always_syncs_every_commit() {
+    for (policy, expected) in [(FsyncPolicy::Never, 0), (FsyncPolicy::Always, 5)] {
+        let mut writer = faulty(policy);
+        let before = writer.storage().sync_count();
+        let t0 = Instant::now();
+        for seq in 1..=5 {
+            writer.append(&record(seq)).unwrap();
+            writer.commit_at(t0 + ms(seq)).unwrap();
+            assert!(!writer.tick_at(t0 + ms(10_000 * seq)).unwrap());
+        }
+        assert_eq!(writer.storage().sync_count() - before, expected, "{policy:?}");
+        assert_eq!(writer.is_dirty(), policy == FsyncPolicy::Never);
+    }
+}
+
+#[test]
+fn every_sec_syncs_at_most_once_a_second_and_tick_syncs_an_idle_dirty_journal() {
+    let mut writer = faulty(FsyncPolicy::EverySec);
+    let syncs = |w: &JournalWriter<FaultyStorage<MemStorage>>| w.storage().sync_count() - 1;
+    let t0 = Instant::now();
+    writer.append(&record(1)).unwrap();
+    writer.commit_at(t0).unwrap();
+    assert_eq!(syncs(&writer), 1, "first commit: no sync yet, so one is due");
+    writer.append(&record(2)).unwrap();
+    writer.commit_at(t0 + ms(300)).unwrap();
+    assert_eq!(syncs(&writer), 1);
+    assert!(writer.is_dirty());
+    assert!(!writer.tick_at(t0 + ms(999)).unwrap());
+    assert_eq!(syncs(&writer), 1);
+    assert!(writer.tick_at(t0 + ms(1000)).unwrap(), "idle journal synced after 1 s");
+    assert_eq!(syncs(&writer), 2);
+    assert!(!writer.is_dirty());
+    assert!(!writer.tick_at(t0 + ms(5000)).unwrap(), "clean journal: nothing to sync");
+    writer.append(&record(3)).unwrap();
+    writer.commit_at(t0 + ms(1500)).unwrap();
+    assert_eq!(syncs(&writer), 2, "last sync 0.5 s ago");
+    writer.append(&record(4)).unwrap();
+    writer.commit_at(t0 + ms(2000)).unwrap();
+    assert_eq!(syncs(&writer), 3, "last sync 1 s ago: commit syncs");
+    for i in 0..100 {
+        writer.append(&record(5 + i)).unwrap();
+        writer.commit_at(t0 + ms(2001 + i * 9)).unwrap();
+        writer.tick_at(t0 + ms(2001 + i * 9)).unwrap();
+    }
+    assert_eq!(syncs(&writer), 3, "100 commits within the second share no sync");
+    writer.sync_at(t0 + ms(2950)).unwrap();
+    assert_eq!(syncs(&writer), 4, "explicit sync for shutdown");
+}
+
+#[test]
+fn a_failed_append_returns_the_error_leaves_the_storage_unchanged_and_the_writer_usable() {
+    let mut writer = faulty(FsyncPolicy::Always);
+    writer.append(&record(1)).unwrap();
+    writer.commit().unwrap();
+    let len = writer.storage().inner().bytes().len();
+    writer.append(&record(2)).unwrap();
+    writer.append(&record(3)).unwrap();
+    let next = writer.storage().append_count();
+    writer.storage_mut().fail_append_at(next);
+    assert!(matches!(writer.commit(), Err(CommitError::Write(_))));
+    assert_eq!(writer.storage().inner().bytes().len(), len);
+    assert_eq!(writer.len(), len as u64);
+    assert_eq!(writer.pending_count(), 0);
+    assert_eq!(writer.next_seq(), Some(2), "the failed records' seqs are free again");
+    writer.append(&record(2)).unwrap();
+    writer.commit().unwrap();
+    let scan = scan(writer.storage()).unwrap();
+    assert_eq!(scan.seq_range(), Some(1..=2));
+}
+
+#[test]
+fn a_torn_append_is_cut_back_to_the_last_good_length() {
+    let mut writer = faulty(FsyncPolicy::Always);
+    writer.append(&record(1)).unwrap();
+    writer.commit().unwrap();
+    let len = writer.len();
+    writer.append(&record(2)).unwrap();
+    let next = writer.storage().append_count();
+    writer.storage_mut().tear_append_at(next, 11);
+    assert!(writer.commit().is_err());
+    assert_eq!(writer.storage().inner().bytes().len() as u64, len);
+    writer.append(&record(2)).unwrap();
+    writer.commit().unwrap();
+    assert_eq!(scan(writer.storage()).unwrap().record_count(), 2);
+}
+
+#[test]
+fn a_failed_sync_under_always_drops_the_commit_and_returns_the_error() {
+    let mut writer = faulty(FsyncPolicy::Always);
+    writer.append(&record(1)).unwrap();
+    writer.commit().unwrap();
+    let len = writer.len();
+    writer.append(&record(2)).unwrap();
+    let next = writer.storage().sync_count();
+    writer.storage_mut().fail_sync_at(next);
+    assert!(matches!(writer.commit(), Err(CommitError::Sync(_))));
+    assert_eq!(writer.storage().inner().bytes().len() as u64, len);
+    assert_eq!(writer.next_seq(), Some(2));
+    writer.append(&record(2)).unwrap();
+    writer.commit().unwrap();
+    assert_eq!(scan(writer.storage()).unwrap().seq_range(), Some(1..=2));
+}
+
+#[test]
+fn a_failed_tick_sync_keeps_acknowledged_records_and_retries() {
+    let mut writer = faulty(FsyncPolicy::EverySec);
+    let t0 = Instant::now();
+    writer.append(&record(1)).unwrap();
+    writer.commit_at(t0).unwrap();
+    writer.append(&record(2)).unwrap();
+    writer.commit_at(t0 + ms(100)).unwrap();
+    let next = writer.storage().sync_count();
+    writer.storage_mut().fail_sync_at(next);
+    assert!(matches!(writer.tick_at(t0 + ms(1100)), Err(CommitError::Sync(_))));
+    assert!(writer.is_dirty());
+    assert_eq!(scan(writer.storage()).unwrap().record_count(), 2);
+    assert!(writer.tick_at(t0 + ms(1200)).unwrap());
+    assert!(!writer.is_dirty());
+}
+
+#[test]
+fn a_failed_rollback_truncate_blocks_writes_until_it_succeeds() {
+    let mut writer = faulty(FsyncPolicy::Always);
+    writer.append(&record(1)).unwrap();
+    writer.commit().unwrap();
+    let len = writer.len();
+    writer.append(&record(2)).unwrap();
+    let next = writer.storage().append_count();
+    writer.storage_mut().tear_append_at(next, 5);
+    writer.storage_mut().fail_truncate(true);
+    assert!(writer.commit().is_err());
+    assert_eq!(writer.storage().inner().bytes().len() as u64, len + 5);
+    writer.append(&record(2)).unwrap();
+    assert!(matches!(writer.commit(), Err(CommitError::Write(_))));
+    assert_eq!(writer.storage().inner().bytes().len() as u64, len + 5, "nothing written after garbage");
+    writer.storage_mut().fail_truncate(false);
+    writer.append(&record(2)).unwrap();
+    writer.commit().unwrap();
+    assert_eq!(scan(writer.storage()).unwrap().seq_range(), Some(1..=2));
+}
+
+#[test]
+fn append_rejects_out_of_order_seqs_and_oversized_payloads() {
+    let mut writer = faulty(FsyncPolicy::Never);
+    writer.append(&record(10)).unwrap();
+    assert_eq!(
+        writer.append(&record(12)),
+        Err(AppendError::Seq { expected: 11, found: 12 })
+    );
+    assert_eq!(
+        writer.append(&record(10)),
+        Err(AppendError::Seq { expected: 11, found: 10 })
+    );
+    let big = vec![0; MAX_PAYLOAD_LEN + 1];
+    let oversized = Record { payload: &big, ..record(11) };
+    assert_eq!(
+        writer.append(&oversized),
+        Err(AppendError::TooLarge { len: MAX_PAYLOAD_LEN + 1, limit: MAX_PAYLOAD_LEN })
+    );
+    assert_eq!(writer.pending_count(), 1);
+    writer.append(&record(11)).unwrap();
+    writer.commit().unwrap();
+    assert_eq!(scan(writer.storage()).unwrap().seq_range(), Some(10..=11));
+}
+
+#[test]
+fn fsync_policy_reads_from_config_names() {
+    #[derive(serde::Deserialize)]
+    struct Config {
+        fsync: Vec<FsyncPolicy>,
+    }
+    let config: Config = ron::from_str("(fsync: [always, every_sec, never])").unwrap();
+    assert_eq!(
+        config.fsync,
+        [FsyncPolicy::Always, FsyncPolicy::EverySec, FsyncPolicy::Never]
+    );
+}
