@@ -111,7 +111,16 @@ impl ScriptRunner {
         ));
 
         let outcome = match Context::full(&self.rt) {
-            Ok(context) => context.with(|ctx| self.evaluate(&ctx, &state, source, name, timeout)),
+            Ok(context) => {
+                let outcome =
+                    context.with(|ctx| self.evaluate(&ctx, &state, source, &name, timeout));
+                // Promise reactions the script queued run after it, under the same deadline.
+                // Jobs need the runtime lock, so they run outside `Context::with`.
+                match outcome {
+                    Ok(value) => self.run_jobs(&state, &name, timeout).map(|()| value),
+                    Err(e) => Err(e),
+                }
+            }
             Err(rquickjs::Error::Allocation) => Err(ScriptError::MemoryLimit),
             Err(e) => Err(ScriptError::Engine(e.to_string())),
         };
@@ -167,40 +176,51 @@ impl ScriptRunner {
         ctx: &Ctx<'js>,
         state: &Rc<ScriptState<H>>,
         source: String,
-        name: String,
+        name: &str,
         timeout: Duration,
     ) -> Result<serde_json::Value, ScriptError> {
         if let Err(e) = api::install(ctx, state) {
-            return Err(self.classify(ctx, state, &name, timeout, Err(e)));
+            return Err(self.classify(ctx, state, name, timeout, Err(e)));
         }
         let mut options = EvalOptions::default();
-        options.filename = Some(name.clone());
+        options.filename = Some(name.to_owned());
         let value = ctx.eval_with_options::<Value<'js>, _>(source, options);
         let value = match value {
             Ok(v) => v,
-            Err(e) => return Err(self.classify(ctx, state, &name, timeout, Err(e))),
+            Err(e) => return Err(self.classify(ctx, state, name, timeout, Err(e))),
         };
-        // Let promise reactions the script queued run, under the same deadline.
+        if let Some(error) = self.limit_error(state, timeout) {
+            return Err(error);
+        }
+        Ok(to_json(ctx, value))
+    }
+
+    /// Runs queued promise jobs until none are left or one fails.
+    fn run_jobs<H>(
+        &self,
+        state: &ScriptState<H>,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), ScriptError> {
         loop {
             match self.rt.execute_pending_job() {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    let caught = e.0.with(|jctx| {
-                        let c = CaughtError::catch(&jctx, Err::<(), _>(rquickjs::Error::Exception));
-                        exception_error(c, &name)
-                    });
                     if let Some(error) = self.limit_error(state, timeout) {
                         return Err(error);
                     }
-                    return Err(caught);
+                    return Err(e.0.with(|jctx| {
+                        let c = CaughtError::catch(&jctx, Err::<(), _>(rquickjs::Error::Exception));
+                        exception_error(c, name)
+                    }));
                 }
             }
         }
-        if let Some(error) = self.limit_error(state, timeout) {
-            return Err(error);
+        match self.limit_error(state, timeout) {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
-        Ok(to_json(ctx, value))
     }
 
     /// A limit that overrides whatever the script threw or returned.
