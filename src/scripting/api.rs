@@ -395,11 +395,12 @@ fn format_value<'js>(ctx: &Ctx<'js>, v: &Value<'js>, out: &mut String) -> rquick
         out.push_str(&e.message().unwrap_or_default());
         return Ok(());
     }
-    if v.is_object() && !v.is_function() {
-        if let Ok(Some(json)) = ctx.json_stringify(v.clone()) {
-            out.push_str(&json.to_string()?);
-            return Ok(());
-        }
+    if v.is_object()
+        && !v.is_function()
+        && let Ok(Some(json)) = ctx.json_stringify(v.clone())
+    {
+        out.push_str(&json.to_string()?);
+        return Ok(());
     }
     let coerced: rquickjs::Coerced<String> = v.get()?;
     out.push_str(&coerced.0);
@@ -489,18 +490,18 @@ pub(crate) fn color<'js>(ctx: &Ctx<'js>, v: &Value<'js>, name: &str) -> rquickjs
             )
         });
     }
-    if let Some(o) = v.as_object() {
-        if !v.is_function() {
-            let mut c = [255u8; 4];
-            for (slot, key) in c.iter_mut().zip(["r", "g", "b", "a"]) {
-                let part: Value<'js> = o.get(key)?;
-                if part.is_undefined() && key == "a" {
-                    continue;
-                }
-                *slot = component(ctx, &part, name)?;
+    if let Some(o) = v.as_object()
+        && !v.is_function()
+    {
+        let mut c = [255u8; 4];
+        for (slot, key) in c.iter_mut().zip(["r", "g", "b", "a"]) {
+            let part: Value<'js> = o.get(key)?;
+            if part.is_undefined() && key == "a" {
+                continue;
             }
-            return Ok(c);
+            *slot = component(ctx, &part, name)?;
         }
+        return Ok(c);
     }
     Err(Exception::throw_type(
         ctx,

@@ -25,10 +25,10 @@ impl MemHost {
     }
 
     fn count(&mut self, n: u64) -> Result<(), HostError> {
-        if let Some(limit) = self.limit {
-            if self.edits + n > limit {
-                return Err(HostError::EditLimit { limit });
-            }
+        if let Some(limit) = self.limit
+            && self.edits + n > limit
+        {
+            return Err(HostError::EditLimit { limit });
         }
         self.edits += n;
         Ok(())
