@@ -10,4 +10,6 @@ pub mod config;
 pub mod journal;
 pub mod methods;
 pub mod rpc;
+pub mod script_host;
+pub mod scripting;
 pub mod server;

@@ -1,0 +1,563 @@
+//! The JavaScript surface a script sees: the `goxel` object, `console` and a seeded
+//! `Math.random`.
+//!
+//! Everything is installed on a fresh context per script and closes over one [`ScriptState`],
+//! which owns the host for the duration of the run. Argument conversion lives here too because it
+//! is the hot path: `goxel.addVoxel(x, y, z, [r, g, b, a])` takes its colour as a raw [`Value`]
+//! and reads array elements directly instead of going through a `Vec<u8>` conversion.
+//!
+//! Limits that must not be swallowed by a script's `try`/`catch` (edit and log limits) are
+//! recorded in [`ScriptState::fatal`] before the exception is thrown; the worker checks that flag
+//! after evaluation, and every later API call throws again.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use rquickjs::function::Rest;
+use rquickjs::{Array, Ctx, Exception, Function, Object, Value};
+
+use super::host::{HostError, Rgba, ScriptHost};
+use super::job::{LogLevel, LogLine, ScriptError, ScriptLimits};
+
+/// Per-script state shared by every installed function.
+pub(crate) struct ScriptState<H> {
+    /// The world view; `None` once the worker has taken it back.
+    pub host: RefCell<Option<H>>,
+    /// Captured console output.
+    pub logs: RefCell<Vec<LogLine>>,
+    /// Bytes of console output captured so far, checked against the log limit.
+    pub log_bytes: Cell<usize>,
+    /// Limits of this run.
+    pub limits: ScriptLimits,
+    /// A limit the script is not allowed to catch; set before throwing.
+    pub fatal: RefCell<Option<ScriptError>>,
+    /// State of the splitmix64 generator behind `Math.random`.
+    pub rng: Cell<u64>,
+}
+
+impl<H: ScriptHost> ScriptState<H> {
+    pub(crate) fn new(host: H, limits: ScriptLimits, seed: u64) -> Self {
+        Self {
+            host: RefCell::new(Some(host)),
+            logs: RefCell::new(Vec::new()),
+            log_bytes: Cell::new(0),
+            limits,
+            fatal: RefCell::new(None),
+            rng: Cell::new(seed),
+        }
+    }
+
+    /// Runs `op` on the host, turning host refusals into JavaScript exceptions and enforcing
+    /// the edit limit afterwards.
+    fn edit<'js, T>(
+        &self,
+        ctx: &Ctx<'js>,
+        op: impl FnOnce(&mut H) -> Result<T, HostError>,
+    ) -> rquickjs::Result<T> {
+        if self.fatal.borrow().is_some() {
+            return Err(self.rethrow(ctx));
+        }
+        let mut slot = self.host.borrow_mut();
+        let host = slot
+            .as_mut()
+            .expect("host is present while the script runs");
+        let result = op(host);
+        let over_limit = host.edit_count() > self.limits.max_edits;
+        drop(slot);
+        match result {
+            Ok(_) if over_limit => Err(self.fail(
+                ctx,
+                ScriptError::EditLimit {
+                    limit: self.limits.max_edits,
+                },
+            )),
+            Ok(value) => Ok(value),
+            Err(HostError::EditLimit { limit }) => {
+                Err(self.fail(ctx, ScriptError::EditLimit { limit }))
+            }
+            Err(e @ HostError::OutOfBounds { .. }) => {
+                Err(Exception::throw_range(ctx, &e.to_string()))
+            }
+            Err(HostError::Other(message)) => Err(Exception::throw_internal(ctx, &message)),
+        }
+    }
+
+    fn read<T>(&self, op: impl FnOnce(&H) -> T) -> T {
+        let slot = self.host.borrow();
+        op(slot
+            .as_ref()
+            .expect("host is present while the script runs"))
+    }
+
+    /// Records an uncatchable failure and throws it.
+    fn fail(&self, ctx: &Ctx<'_>, error: ScriptError) -> rquickjs::Error {
+        let message = error.to_string();
+        *self.fatal.borrow_mut() = Some(error);
+        Exception::throw_internal(ctx, &message)
+    }
+
+    fn rethrow(&self, ctx: &Ctx<'_>) -> rquickjs::Error {
+        let message = self
+            .fatal
+            .borrow()
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        Exception::throw_internal(ctx, &message)
+    }
+
+    fn log(&self, ctx: &Ctx<'_>, level: LogLevel, message: String) -> rquickjs::Result<()> {
+        if self.fatal.borrow().is_some() {
+            return Err(self.rethrow(ctx));
+        }
+        let total = self.log_bytes.get() + message.len();
+        if total > self.limits.max_log_bytes {
+            return Err(self.fail(
+                ctx,
+                ScriptError::LogLimit {
+                    limit: self.limits.max_log_bytes,
+                },
+            ));
+        }
+        self.log_bytes.set(total);
+        self.logs.borrow_mut().push(LogLine { level, message });
+        Ok(())
+    }
+
+    fn next_random(&self) -> f64 {
+        let (next, out) = splitmix64(self.rng.get());
+        self.rng.set(next);
+        (out >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// One step of splitmix64: returns the new state and the output.
+fn splitmix64(state: u64) -> (u64, u64) {
+    let next = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (next, z ^ (z >> 31))
+}
+
+/// FNV-1a over the script text: a seed that is the same on every machine and every run.
+pub(crate) fn seed_from_source(source: &str) -> u64 {
+    source.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Installs `goxel`, `console` and `Math.random` into `ctx` and removes what a sandbox must not
+/// offer.
+pub(crate) fn install<'js, H: ScriptHost>(
+    ctx: &Ctx<'js>,
+    state: &Rc<ScriptState<H>>,
+) -> rquickjs::Result<()> {
+    let globals = ctx.globals();
+    globals.set("goxel", goxel_object(ctx, state)?)?;
+    globals.set("console", console_object(ctx, state)?)?;
+
+    let math: Object<'js> = globals.get("Math")?;
+    let s = state.clone();
+    math.set(
+        "random",
+        Function::new(ctx.clone(), move || s.next_random())?.with_name("random")?,
+    )?;
+
+    // Atomics.wait could block a worker forever; nothing in a voxel script needs it.
+    if let Ok(atomics) = globals.get::<_, Object<'js>>("Atomics") {
+        atomics.remove("wait")?;
+    }
+    Ok(())
+}
+
+fn goxel_object<'js, H: ScriptHost>(
+    ctx: &Ctx<'js>,
+    state: &Rc<ScriptState<H>>,
+) -> rquickjs::Result<Object<'js>> {
+    let goxel = Object::new(ctx.clone())?;
+
+    let s = state.clone();
+    goxel.set(
+        "addVoxel",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>, c: Value<'js>| {
+                let p = position(&ctx, &x, &y, &z)?;
+                let c = color(&ctx, &c, "color")?;
+                s.edit(&ctx, |h| h.add_voxel(p, c))
+            },
+        )?
+        .with_name("addVoxel")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "removeVoxel",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>| {
+                let p = position(&ctx, &x, &y, &z)?;
+                s.edit(&ctx, |h| h.remove_voxel(p))
+            },
+        )?
+        .with_name("removeVoxel")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "getVoxel",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  x: Value<'js>,
+                  y: Value<'js>,
+                  z: Value<'js>|
+                  -> rquickjs::Result<Value<'js>> {
+                let p = position(&ctx, &x, &y, &z)?;
+                match s.read(|h| h.get_voxel(p)) {
+                    Some(c) => Ok(rgba_array(&ctx, c)?.into_value()),
+                    None => Ok(Value::new_null(ctx.clone())),
+                }
+            },
+        )?
+        .with_name("getVoxel")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "paintVoxels",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, positions: Value<'js>, c: Value<'js>| {
+                let c = color(&ctx, &c, "color")?;
+                let Some(list) = positions.as_array() else {
+                    return Err(Exception::throw_type(
+                        &ctx,
+                        "positions must be an array of [x,y,z] or {x,y,z}",
+                    ));
+                };
+                let mut painted = 0u64;
+                for i in 0..list.len() {
+                    let p = position_item(&ctx, &list.get::<Value<'js>>(i)?, i)?;
+                    if s.edit(&ctx, |h| h.paint_voxel(p, c))? {
+                        painted += 1;
+                    }
+                }
+                Ok(painted as f64)
+            },
+        )?
+        .with_name("paintVoxels")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "floodFill",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  x: Value<'js>,
+                  y: Value<'js>,
+                  z: Value<'js>,
+                  c: Value<'js>|
+                  -> rquickjs::Result<f64> {
+                let p = position(&ctx, &x, &y, &z)?;
+                let c = color(&ctx, &c, "color")?;
+                Ok(s.edit(&ctx, |h| h.flood_fill(p, c))? as f64)
+            },
+        )?
+        .with_name("floodFill")?,
+    )?;
+
+    let s = state.clone();
+    let fill_box = Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
+        if args.0.len() < 7 {
+            return Err(Exception::throw_type(
+                &ctx,
+                "fillBox expects (x1, y1, z1, x2, y2, z2, color)",
+            ));
+        }
+        let a = &args.0;
+        let p1 = position(&ctx, &a[0], &a[1], &a[2])?;
+        let p2 = position(&ctx, &a[3], &a[4], &a[5])?;
+        let c = color(&ctx, &a[6], "color")?;
+        let min = [p1[0].min(p2[0]), p1[1].min(p2[1]), p1[2].min(p2[2])];
+        let max = [p1[0].max(p2[0]), p1[1].max(p2[1]), p1[2].max(p2[2])];
+        Ok(s.edit(&ctx, |h| h.fill_box(min, max, c))? as f64)
+    })?
+    .with_name("fillBox")?;
+    goxel.set("fillBox", fill_box.clone())?;
+    goxel.set("box", fill_box)?;
+
+    let s = state.clone();
+    goxel.set(
+        "fillSphere",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
+            if args.0.len() < 5 {
+                return Err(Exception::throw_type(
+                    &ctx,
+                    "fillSphere expects (cx, cy, cz, radius, color)",
+                ));
+            }
+            let a = &args.0;
+            let center = position(&ctx, &a[0], &a[1], &a[2])?;
+            let radius = integer(&ctx, &a[3], "radius")?;
+            if radius < 0 {
+                return Err(Exception::throw_range(&ctx, "radius must not be negative"));
+            }
+            let c = color(&ctx, &a[4], "color")?;
+            Ok(s.edit(&ctx, |h| h.fill_sphere(center, radius, c))? as f64)
+        })?
+        .with_name("fillSphere")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "getBoundingBox",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+                match s.read(|h| h.bounding_box()) {
+                    None => Ok(Value::new_null(ctx.clone())),
+                    Some((min, max)) => {
+                        let o = Object::new(ctx.clone())?;
+                        o.set("min", min.to_vec())?;
+                        o.set("max", max.to_vec())?;
+                        Ok(o.into_value())
+                    }
+                }
+            },
+        )?
+        .with_name("getBoundingBox")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "getVoxelCount",
+        Function::new(ctx.clone(), move || s.read(|h| h.voxel_count()) as f64)?
+            .with_name("getVoxelCount")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "getActiveLayer",
+        Function::new(ctx.clone(), move || s.read(|h| h.active_layer()))?
+            .with_name("getActiveLayer")?,
+    )?;
+
+    Ok(goxel)
+}
+
+fn console_object<'js, H: ScriptHost>(
+    ctx: &Ctx<'js>,
+    state: &Rc<ScriptState<H>>,
+) -> rquickjs::Result<Object<'js>> {
+    let console = Object::new(ctx.clone())?;
+    for (name, level) in [
+        ("log", LogLevel::Log),
+        ("info", LogLevel::Info),
+        ("warn", LogLevel::Warn),
+        ("error", LogLevel::Error),
+    ] {
+        let s = state.clone();
+        console.set(
+            name,
+            Function::new(ctx.clone(), move |ctx: Ctx<'js>, args: Rest<Value<'js>>| {
+                let mut message = String::new();
+                for (i, v) in args.0.iter().enumerate() {
+                    if i > 0 {
+                        message.push(' ');
+                    }
+                    format_value(&ctx, v, &mut message)?;
+                    if message.len() > s.limits.max_log_bytes {
+                        break;
+                    }
+                }
+                s.log(&ctx, level, message)
+            })?
+            .with_name(name)?,
+        )?;
+    }
+    Ok(console)
+}
+
+/// Formats one console argument: strings as they are, errors as `Name: message`, other objects
+/// as JSON, everything else as `String(v)` would.
+fn format_value<'js>(ctx: &Ctx<'js>, v: &Value<'js>, out: &mut String) -> rquickjs::Result<()> {
+    if let Some(s) = v.as_string() {
+        out.push_str(&s.to_string()?);
+        return Ok(());
+    }
+    if let Some(e) = v.as_exception() {
+        let name: Option<String> = e.get("name").ok();
+        out.push_str(name.as_deref().unwrap_or("Error"));
+        out.push_str(": ");
+        out.push_str(&e.message().unwrap_or_default());
+        return Ok(());
+    }
+    if v.is_object()
+        && !v.is_function()
+        && let Ok(Some(json)) = ctx.json_stringify(v.clone())
+    {
+        out.push_str(&json.to_string()?);
+        return Ok(());
+    }
+    let coerced: rquickjs::Coerced<String> = v.get()?;
+    out.push_str(&coerced.0);
+    Ok(())
+}
+
+fn rgba_array<'js>(ctx: &Ctx<'js>, c: Rgba) -> rquickjs::Result<Array<'js>> {
+    let a = Array::new(ctx.clone())?;
+    for (i, v) in c.into_iter().enumerate() {
+        a.set(i, v)?;
+    }
+    Ok(a)
+}
+
+fn position<'js>(
+    ctx: &Ctx<'js>,
+    x: &Value<'js>,
+    y: &Value<'js>,
+    z: &Value<'js>,
+) -> rquickjs::Result<[i32; 3]> {
+    Ok([
+        integer(ctx, x, "x")?,
+        integer(ctx, y, "y")?,
+        integer(ctx, z, "z")?,
+    ])
+}
+
+/// One entry of `paintVoxels`' position list: `[x, y, z]` or `{x, y, z}`.
+fn position_item<'js>(ctx: &Ctx<'js>, v: &Value<'js>, i: usize) -> rquickjs::Result<[i32; 3]> {
+    if let Some(a) = v.as_array() {
+        if a.len() == 3 {
+            return position(ctx, &a.get(0)?, &a.get(1)?, &a.get(2)?);
+        }
+    } else if let Some(o) = v.as_object() {
+        return position(ctx, &o.get("x")?, &o.get("y")?, &o.get("z")?);
+    }
+    Err(Exception::throw_type(
+        ctx,
+        &format!("positions[{i}] must be [x,y,z] or {{x,y,z}}"),
+    ))
+}
+
+/// A coordinate: any finite number in `i32` range, floored to the voxel that contains it.
+fn integer<'js>(ctx: &Ctx<'js>, v: &Value<'js>, name: &str) -> rquickjs::Result<i32> {
+    if let Some(i) = v.as_int() {
+        return Ok(i);
+    }
+    if let Some(f) = v.as_float() {
+        let f = f.floor();
+        if f.is_finite() && f >= f64::from(i32::MIN) && f <= f64::from(i32::MAX) {
+            return Ok(f as i32);
+        }
+        return Err(Exception::throw_range(
+            ctx,
+            &format!("{name} must be a finite number in i32 range"),
+        ));
+    }
+    Err(Exception::throw_type(
+        ctx,
+        &format!("{name} must be a number"),
+    ))
+}
+
+/// Reads a colour in any of the RPC forms: `[r,g,b]`, `[r,g,b,a]`, `"#RRGGBB"`, `"#RRGGBBAA"`,
+/// `{r,g,b,a}`. Missing alpha means opaque.
+pub(crate) fn color<'js>(ctx: &Ctx<'js>, v: &Value<'js>, name: &str) -> rquickjs::Result<Rgba> {
+    if let Some(a) = v.as_array() {
+        let len = a.len();
+        if len == 3 || len == 4 {
+            let mut c = [255u8; 4];
+            for (i, slot) in c.iter_mut().enumerate().take(len) {
+                *slot = component(ctx, &a.get(i)?, name)?;
+            }
+            return Ok(c);
+        }
+        return Err(Exception::throw_type(
+            ctx,
+            &format!("{name} must have 3 or 4 components, got {len}"),
+        ));
+    }
+    if let Some(s) = v.as_string() {
+        let s = s.to_string()?;
+        return parse_hex(&s).ok_or_else(|| {
+            Exception::throw_type(
+                ctx,
+                &format!("{name} must be \"#RRGGBB\" or \"#RRGGBBAA\", got {s:?}"),
+            )
+        });
+    }
+    if let Some(o) = v.as_object()
+        && !v.is_function()
+    {
+        let mut c = [255u8; 4];
+        for (slot, key) in c.iter_mut().zip(["r", "g", "b", "a"]) {
+            let part: Value<'js> = o.get(key)?;
+            if part.is_undefined() && key == "a" {
+                continue;
+            }
+            *slot = component(ctx, &part, name)?;
+        }
+        return Ok(c);
+    }
+    Err(Exception::throw_type(
+        ctx,
+        &format!("{name} must be [r,g,b], [r,g,b,a], \"#RRGGBB\", \"#RRGGBBAA\" or {{r,g,b,a}}"),
+    ))
+}
+
+fn component<'js>(ctx: &Ctx<'js>, v: &Value<'js>, name: &str) -> rquickjs::Result<u8> {
+    let n = match (v.as_int(), v.as_float()) {
+        (Some(i), _) => f64::from(i),
+        (None, Some(f)) => f,
+        _ => {
+            return Err(Exception::throw_type(
+                ctx,
+                &format!("{name} components must be numbers"),
+            ));
+        }
+    };
+    if (0.0..=255.0).contains(&n) && n.fract() == 0.0 {
+        Ok(n as u8)
+    } else {
+        Err(Exception::throw_range(
+            ctx,
+            &format!("{name} components must be integers 0-255, got {n}"),
+        ))
+    }
+}
+
+fn parse_hex(s: &str) -> Option<Rgba> {
+    let hex = s.strip_prefix('#')?;
+    if !(hex.len() == 6 || hex.len() == 8) || !hex.is_ascii() {
+        return None;
+    }
+    let mut c = [255u8; 4];
+    for (i, slot) in c.iter_mut().enumerate().take(hex.len() / 2) {
+        *slot = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_colours_parse_with_and_without_alpha() {
+        assert_eq!(parse_hex("#ff0080"), Some([255, 0, 128, 255]));
+        assert_eq!(parse_hex("#01020304"), Some([1, 2, 3, 4]));
+        assert_eq!(parse_hex("ff0080"), None);
+        assert_eq!(parse_hex("#ff00"), None);
+        assert_eq!(parse_hex("#gg0000"), None);
+    }
+
+    #[test]
+    fn source_seed_is_stable() {
+        assert_eq!(seed_from_source(""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(seed_from_source("a"), seed_from_source("b"));
+    }
+}

@@ -1,0 +1,66 @@
+//! The seam between scripts and the world.
+//!
+//! Scripts never touch the world directly: every `goxel.*` call lands on a [`ScriptHost`]. The
+//! server implements it on a copy-on-write scratch view (a snapshot plus the script's own edits),
+//! so a script sees its own writes, and the edits commit as one buffer only if the script
+//! succeeds. Tests implement it on a plain hash map.
+//!
+//! **API Boundary:** this trait is the only thing the scripting module knows about the world; it
+//! does not depend on the `systems` crate.
+
+use thiserror::Error;
+
+/// An RGBA colour; alpha 0 means "no voxel".
+pub type Rgba = [u8; 4];
+
+/// What a script may do to the world, one call per `goxel.*` function.
+///
+/// Every mutating call counts towards [`ScriptHost::edit_count`]. A host may refuse an edit with
+/// [`HostError::EditLimit`]; the worker then fails the whole script with
+/// [`ScriptError::EditLimit`](crate::scripting::ScriptError::EditLimit), even if the script
+/// catches the JavaScript exception.
+pub trait ScriptHost: Send + 'static {
+    /// The colour at `p`, or `None` if the cell is empty.
+    fn get_voxel(&self, p: [i32; 3]) -> Option<Rgba>;
+    /// Sets the voxel at `p`; alpha 0 removes it.
+    fn add_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<(), HostError>;
+    /// Removes the voxel at `p` (no-op if empty).
+    fn remove_voxel(&mut self, p: [i32; 3]) -> Result<(), HostError>;
+    /// Recolours the voxel at `p` only if it exists; returns whether it did.
+    fn paint_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<bool, HostError>;
+    /// Recolours the face-connected region of same-coloured voxels containing `p`; returns the
+    /// number of voxels changed.
+    fn flood_fill(&mut self, p: [i32; 3], c: Rgba) -> Result<u64, HostError>;
+    /// Sets every voxel in the inclusive box `min..=max`; returns the number of voxels set.
+    fn fill_box(&mut self, min: [i32; 3], max: [i32; 3], c: Rgba) -> Result<u64, HostError>;
+    /// Sets every voxel within `radius` of `center`; returns the number of voxels set.
+    fn fill_sphere(&mut self, center: [i32; 3], radius: i32, c: Rgba) -> Result<u64, HostError>;
+    /// Inclusive bounds of all voxels, or `None` if the view is empty.
+    fn bounding_box(&self) -> Option<([i32; 3], [i32; 3])>;
+    /// Number of non-empty voxels in the view.
+    fn voxel_count(&self) -> u64;
+    /// Index of the layer edits go to.
+    fn active_layer(&self) -> u32;
+    /// Number of voxel edits made through this host so far.
+    fn edit_count(&self) -> u64;
+}
+
+/// Why a host refused an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum HostError {
+    /// The script made more edits than it is allowed.
+    #[error("edit limit of {limit} exceeded")]
+    EditLimit {
+        /// The configured maximum number of edits.
+        limit: u64,
+    },
+    /// The position lies outside the world bounds.
+    #[error("position {p:?} is outside the world bounds")]
+    OutOfBounds {
+        /// The offending position.
+        p: [i32; 3],
+    },
+    /// Anything else the host wants to report to the script.
+    #[error("{0}")]
+    Other(String),
+}

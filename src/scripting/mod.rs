@@ -1,0 +1,25 @@
+//! Sandboxed JavaScript edit scripts.
+//!
+//! A [`ScriptPool`] runs [`ScriptJob`]s on worker threads, each owning a QuickJS runtime, and
+//! sends every [`ScriptDone`] back on a channel. Scripts reach the world only through the
+//! [`ScriptHost`] trait, which the server implements on a scratch view of the world.
+//!
+//! Code map: [`host`] is the world seam, [`job`] the data in and out, [`pool`] the queue and
+//! threads, [`worker`] one script run with its limits, [`api`] the JavaScript surface, [`path`]
+//! resolves script files inside the configured directories.
+
+mod api;
+pub mod host;
+pub mod job;
+pub mod path;
+pub mod pool;
+pub mod worker;
+
+pub use host::{HostError, Rgba, ScriptHost};
+pub use job::{
+    LogLevel, LogLine, ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptLimits,
+    ScriptSuccess,
+};
+pub use path::{PathError, resolve_script_path};
+pub use pool::{PoolConfig, PoolStats, ScriptPool, SubmitError};
+pub use worker::ScriptRunner;

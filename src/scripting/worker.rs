@@ -1,0 +1,383 @@
+//! Runs one script on a QuickJS runtime owned by the current thread.
+//!
+//! A [`ScriptRunner`] keeps one `Runtime` alive across scripts (creating one costs more than a
+//! context, and an idle one is small) and gives each script a fresh `Context::full`, so no
+//! globals leak from one script to the next. Every limit ends in a distinct [`ScriptError`] and
+//! leaves the runner usable: the interrupt handler stops runaway loops at a deadline, the heap
+//! and stack limits are set per job, and after an out-of-memory failure the runtime is replaced
+//! because QuickJS makes no promise about its state after an allocation failure.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rquickjs::context::EvalOptions;
+use rquickjs::{CaughtError, Context, Ctx, Runtime, Value};
+
+use super::api::{self, ScriptState};
+use super::host::ScriptHost;
+use super::job::{ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptSuccess};
+
+/// Largest stack limit a job may ask for; worker threads are spawned with room to spare.
+pub const MAX_STACK_BYTES: usize = 4 << 20;
+
+/// Stack size of pool worker threads: the JS limit plus headroom for Rust frames.
+pub(crate) const WORKER_THREAD_STACK: usize = MAX_STACK_BYTES + (4 << 20);
+
+/// Executes scripts one at a time on a thread-local QuickJS runtime.
+///
+/// Not `Send`: create it on the thread that will use it.
+pub struct ScriptRunner {
+    rt: Runtime,
+    interrupt: Rc<InterruptState>,
+}
+
+/// What the interrupt handler looks at; shared between the runner and the handler closure.
+struct InterruptState {
+    /// When the running script must stop; `None` between scripts.
+    deadline: Cell<Option<Instant>>,
+    /// Set by the handler when it stopped a script because of the deadline.
+    timed_out: Cell<bool>,
+    /// Set by the handler when it stopped a script because of `cancel`.
+    cancelled: Cell<bool>,
+    /// Raised from another thread to stop the running script (pool shutdown).
+    cancel: Arc<AtomicBool>,
+}
+
+impl ScriptRunner {
+    /// Creates a runner whose scripts are stopped when `cancel` becomes `true`.
+    pub fn new(cancel: Arc<AtomicBool>) -> Result<Self, ScriptError> {
+        let interrupt = Rc::new(InterruptState {
+            deadline: Cell::new(None),
+            timed_out: Cell::new(false),
+            cancelled: Cell::new(false),
+            cancel,
+        });
+        let rt = new_runtime(&interrupt)?;
+        Ok(Self { rt, interrupt })
+    }
+
+    /// The runtime's current heap use in bytes, as QuickJS counts it.
+    pub fn memory_used_bytes(&self) -> i64 {
+        self.rt.memory_usage().memory_used_size
+    }
+
+    /// Runs `job` to completion, failure or deadline and returns its outcome with the host.
+    pub fn run<H: ScriptHost>(&mut self, job: ScriptJob<H>) -> ScriptDone<H> {
+        let _span = tracing::debug_span!("script", ticket = job.ticket, name = %job.name).entered();
+        let start = Instant::now();
+        let ScriptJob {
+            ticket,
+            source,
+            name,
+            timeout,
+            seed,
+            host,
+            limits,
+            ..
+        } = job;
+
+        if source.len() > limits.max_script_bytes {
+            let edit_count = host.edit_count();
+            return ScriptDone {
+                ticket,
+                host,
+                outcome: Err(ScriptFailure {
+                    error: ScriptError::ScriptTooLarge {
+                        size: source.len(),
+                        limit: limits.max_script_bytes,
+                    },
+                    logs: Vec::new(),
+                    edit_count,
+                    duration: start.elapsed(),
+                }),
+            };
+        }
+
+        let seed = seed.unwrap_or_else(|| api::seed_from_source(&source));
+        let state = Rc::new(ScriptState::new(host, limits, seed));
+        // Limits apply from here on; lift the heap limit for bookkeeping between scripts.
+        self.rt.set_memory_limit(limits.memory_bytes);
+        self.rt
+            .set_max_stack_size(limits.stack_bytes.min(MAX_STACK_BYTES));
+        self.interrupt.timed_out.set(false);
+        self.interrupt.cancelled.set(false);
+        self.interrupt.deadline.set(Some(
+            start
+                .checked_add(timeout)
+                .unwrap_or(start + Duration::from_secs(86_400 * 365)),
+        ));
+
+        let outcome = match Context::full(&self.rt) {
+            Ok(context) => {
+                let outcome =
+                    context.with(|ctx| self.evaluate(&ctx, &state, source, &name, timeout));
+                // Promise reactions the script queued run after it, under the same deadline.
+                // Jobs need the runtime lock, so they run outside `Context::with`.
+                match outcome {
+                    Ok(value) => self.run_jobs(&state, &name, timeout).map(|()| value),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(rquickjs::Error::Allocation) => Err(ScriptError::MemoryLimit),
+            Err(e) => Err(ScriptError::Engine(e.to_string())),
+        };
+
+        self.interrupt.deadline.set(None);
+        self.rt.set_memory_limit(0);
+        self.rt.run_gc();
+        if outcome
+            .as_ref()
+            .is_err_and(|e| *e == ScriptError::MemoryLimit)
+        {
+            // QuickJS gives no guarantee about a runtime after an allocation failure.
+            match new_runtime(&self.interrupt) {
+                Ok(rt) => self.rt = rt,
+                Err(e) => tracing::error!(error = %e, "could not recreate script runtime"),
+            }
+        }
+
+        let host = state
+            .host
+            .borrow_mut()
+            .take()
+            .expect("host is taken back exactly once");
+        let logs = std::mem::take(&mut *state.logs.borrow_mut());
+        let edit_count = host.edit_count();
+        let duration = start.elapsed();
+        let outcome = match outcome {
+            Ok(result) => Ok(ScriptSuccess {
+                result,
+                logs,
+                edit_count,
+                duration,
+            }),
+            Err(error) => {
+                tracing::debug!(%error, "script failed");
+                Err(ScriptFailure {
+                    error,
+                    logs,
+                    edit_count,
+                    duration,
+                })
+            }
+        };
+        ScriptDone {
+            ticket,
+            host,
+            outcome,
+        }
+    }
+
+    fn evaluate<'js, H: ScriptHost>(
+        &self,
+        ctx: &Ctx<'js>,
+        state: &Rc<ScriptState<H>>,
+        source: String,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, ScriptError> {
+        if let Err(e) = api::install(ctx, state) {
+            return Err(self.classify(ctx, state, name, timeout, Err(e)));
+        }
+        let mut options = EvalOptions::default();
+        options.filename = Some(name.to_owned());
+        let value = ctx.eval_with_options::<Value<'js>, _>(source, options);
+        let value = match value {
+            Ok(v) => v,
+            Err(e) => return Err(self.classify(ctx, state, name, timeout, Err(e))),
+        };
+        if let Some(error) = self.limit_error(state, timeout) {
+            return Err(error);
+        }
+        Ok(to_json(ctx, value))
+    }
+
+    /// Runs queued promise jobs until none are left or one fails.
+    fn run_jobs<H>(
+        &self,
+        state: &ScriptState<H>,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<(), ScriptError> {
+        loop {
+            match self.rt.execute_pending_job() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    if let Some(error) = self.limit_error(state, timeout) {
+                        return Err(error);
+                    }
+                    return Err(e.0.with(|jctx| {
+                        let c = CaughtError::catch(&jctx, Err::<(), _>(rquickjs::Error::Exception));
+                        exception_error(c, name)
+                    }));
+                }
+            }
+        }
+        match self.limit_error(state, timeout) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// A limit that overrides whatever the script threw or returned.
+    fn limit_error<H>(&self, state: &ScriptState<H>, timeout: Duration) -> Option<ScriptError> {
+        if let Some(fatal) = state.fatal.borrow().clone() {
+            return Some(fatal);
+        }
+        if self.interrupt.cancelled.get() {
+            return Some(ScriptError::ShutDown);
+        }
+        if self.interrupt.timed_out.get() {
+            return Some(ScriptError::Timeout {
+                timeout_ms: timeout.as_millis() as u64,
+            });
+        }
+        None
+    }
+
+    fn classify<'js, H>(
+        &self,
+        ctx: &Ctx<'js>,
+        state: &ScriptState<H>,
+        name: &str,
+        timeout: Duration,
+        result: rquickjs::Result<()>,
+    ) -> ScriptError {
+        let caught = CaughtError::catch(ctx, result);
+        if let Some(error) = self.limit_error(state, timeout) {
+            return error;
+        }
+        exception_error(caught, name)
+    }
+}
+
+impl Drop for ScriptRunner {
+    fn drop(&mut self) {
+        self.rt.set_interrupt_handler(None);
+    }
+}
+
+fn new_runtime(interrupt: &Rc<InterruptState>) -> Result<Runtime, ScriptError> {
+    let rt = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
+    let state = interrupt.clone();
+    rt.set_interrupt_handler(Some(Box::new(move || {
+        if state.cancel.load(Ordering::Relaxed) {
+            state.cancelled.set(true);
+            return true;
+        }
+        match state.deadline.get() {
+            Some(deadline) if Instant::now() >= deadline => {
+                state.timed_out.set(true);
+                true
+            }
+            _ => false,
+        }
+    })));
+    Ok(rt)
+}
+
+/// Maps what evaluation threw to a [`ScriptError`].
+fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> ScriptError {
+    let caught = match caught {
+        Ok(()) => return ScriptError::Engine("no exception pending".into()),
+        Err(c) => c,
+    };
+    match caught {
+        CaughtError::Error(rquickjs::Error::Allocation) => ScriptError::MemoryLimit,
+        CaughtError::Error(e) => ScriptError::Engine(e.to_string()),
+        CaughtError::Exception(e) => {
+            let name: String = e
+                .get::<_, Option<String>>("name")
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "Error".into());
+            let message = e.message().unwrap_or_default();
+            if name == "InternalError" && message == "out of memory" {
+                return ScriptError::MemoryLimit;
+            }
+            if name == "RangeError" && message == "Maximum call stack size exceeded" {
+                return ScriptError::StackOverflow;
+            }
+            let stack = e.stack().filter(|s| !s.is_empty());
+            let (line, column) = stack
+                .as_deref()
+                .and_then(|s| location(s, file))
+                .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            ScriptError::Exception {
+                name,
+                message,
+                line,
+                column,
+                stack,
+            }
+        }
+        CaughtError::Value(v) => {
+            // QuickJS throws `null` when it runs out of memory while building the error.
+            if v.is_null() {
+                return ScriptError::MemoryLimit;
+            }
+            let message = v
+                .get::<rquickjs::Coerced<String>>()
+                .map(|c| c.0)
+                .unwrap_or_else(|_| format!("uncaught {}", v.type_name()));
+            ScriptError::Exception {
+                name: "Error".into(),
+                message,
+                line: None,
+                column: None,
+                stack: None,
+            }
+        }
+    }
+}
+
+/// Finds the first `file:line:column` of `file` in a QuickJS stack trace, e.g.
+/// `    at <eval> (create_cube.js:3:5)` or `    at create_cube.js:3:5`.
+fn location(stack: &str, file: &str) -> Option<(u32, u32)> {
+    let needle = format!("{file}:");
+    stack.lines().find_map(|line| {
+        let start = line.find(&needle)? + needle.len();
+        let rest = &line[start..];
+        let end = rest.find(')').unwrap_or(rest.len());
+        let (l, c) = rest[..end].split_once(':')?;
+        Some((l.trim().parse().ok()?, c.trim().parse().ok()?))
+    })
+}
+
+/// The completion value as JSON; anything JSON cannot express becomes `null`.
+fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> serde_json::Value {
+    match ctx.json_stringify(value) {
+        Ok(Some(s)) => s
+            .to_string()
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(serde_json::Value::Null),
+        _ => {
+            // Clear the exception JSON.stringify may have left (cycles, BigInt).
+            let _ = ctx.catch();
+            serde_json::Value::Null
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::location;
+
+    #[test]
+    fn location_is_read_from_both_stack_forms() {
+        assert_eq!(
+            location(
+                "Error: x\n    at <eval> (create_cube.js:3:5)\n",
+                "create_cube.js"
+            ),
+            Some((3, 5))
+        );
+        assert_eq!(location("    at a.js:10:2\n", "a.js"), Some((10, 2)));
+        assert_eq!(location("    at <native>\n", "a.js"), None);
+    }
+}

@@ -1,0 +1,433 @@
+//! One script at a time on a `ScriptRunner`: limits, errors, the `goxel` API and the sandbox.
+
+mod script_support;
+use script_support as support;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{MemHost, job};
+use voxeld::scripting::{
+    LogLevel, ScriptDone, ScriptError, ScriptJob, ScriptRunner, ScriptSuccess,
+};
+
+fn runner() -> ScriptRunner {
+    ScriptRunner::new(Arc::new(AtomicBool::new(false))).unwrap()
+}
+
+fn run(source: &str) -> ScriptDone<MemHost> {
+    runner().run(job(1, source))
+}
+
+fn ok(source: &str) -> ScriptSuccess {
+    match run(source).outcome {
+        Ok(s) => s,
+        Err(f) => panic!("script failed: {:?}", f),
+    }
+}
+
+fn err(source: &str) -> ScriptError {
+    match run(source).outcome {
+        Ok(s) => panic!("script succeeded: {s:?}"),
+        Err(f) => f.error,
+    }
+}
+
+const CUBE: &str = r#"
+// Create a 5x5x5 red cube at origin
+for (var x = 0; x < 5; x++) {
+    for (var y = 0; y < 5; y++) {
+        for (var z = 0; z < 5; z++) {
+            goxel.addVoxel(x, y, z, [255, 0, 0, 255]);
+        }
+    }
+}
+console.log("Created 5x5x5 red cube");
+"#;
+
+#[test]
+fn seed_cube_script_makes_125_edits() {
+    let done = run(CUBE);
+    let s = done.outcome.unwrap();
+    assert_eq!(s.edit_count, 125);
+    assert_eq!(done.host.voxels.len(), 125);
+    assert_eq!(done.host.voxels[&[4, 4, 4]], [255, 0, 0, 255]);
+    assert_eq!(s.logs.len(), 1);
+    assert_eq!(s.logs[0].message, "Created 5x5x5 red cube");
+    assert_eq!(s.result, json!(null));
+}
+
+#[test]
+fn infinite_loop_times_out_and_runner_stays_healthy() {
+    let mut r = runner();
+    let mut j = job(1, "while(true){}");
+    j.timeout = Duration::from_millis(200);
+    let start = Instant::now();
+    let done = r.run(j);
+    let elapsed = start.elapsed();
+    let f = done.outcome.unwrap_err();
+    assert_eq!(f.error, ScriptError::Timeout { timeout_ms: 200 });
+    assert_eq!(f.error.to_string(), "Script execution timeout");
+    assert!(elapsed < Duration::from_millis(250), "took {elapsed:?}");
+    assert!(elapsed >= Duration::from_millis(200), "took {elapsed:?}");
+    // The handler cannot be caught either.
+    let mut j = job(2, "try { while(true){} } catch (e) {} 'caught'");
+    j.timeout = Duration::from_millis(50);
+    assert!(matches!(
+        r.run(j).outcome.unwrap_err().error,
+        ScriptError::Timeout { .. }
+    ));
+    assert_eq!(r.run(job(3, "1+1")).outcome.unwrap().result, json!(2));
+}
+
+#[test]
+fn memory_bomb_hits_memory_limit_and_runner_recovers() {
+    let mut r = runner();
+    let mut j = job(1, "let a=[]; while(true) a.push(new Array(1e6).fill(1))");
+    j.limits.memory_bytes = 32 << 20;
+    assert_eq!(
+        r.run(j).outcome.unwrap_err().error,
+        ScriptError::MemoryLimit
+    );
+    let mut j = job(2, "let m = new Map(); for (let i = 0; ; i++) m.set(i, {i})");
+    j.limits.memory_bytes = 16 << 20;
+    assert_eq!(
+        r.run(j).outcome.unwrap_err().error,
+        ScriptError::MemoryLimit
+    );
+    assert_eq!(
+        r.run(job(3, "[1,2].length")).outcome.unwrap().result,
+        json!(2)
+    );
+}
+
+#[test]
+fn stack_bomb_is_stack_overflow() {
+    let mut r = runner();
+    let e = r
+        .run(job(1, "function f(){return f()+1} f()"))
+        .outcome
+        .unwrap_err()
+        .error;
+    assert_eq!(e, ScriptError::StackOverflow);
+    assert_eq!(
+        r.run(job(2, "'fine'")).outcome.unwrap().result,
+        json!("fine")
+    );
+}
+
+#[test]
+fn edit_bomb_is_edit_limit_even_when_caught() {
+    let mut j = job(
+        1,
+        "for (let i = 0; ; i++) goxel.addVoxel(i, 0, 0, [1,2,3,255])",
+    );
+    j.limits.max_edits = 1000;
+    let f = runner().run(j).outcome.unwrap_err();
+    assert_eq!(f.error, ScriptError::EditLimit { limit: 1000 });
+
+    // The host's own limit counts too, and catching the exception does not help.
+    let mut j = job(
+        2,
+        "try { for (let i = 0; ; i++) goxel.addVoxel(i, 0, 0, '#ff0000') } catch (e) {} 'swallowed'",
+    );
+    j.host = MemHost::with_limit(10);
+    let done = runner().run(j);
+    assert_eq!(
+        done.outcome.unwrap_err().error,
+        ScriptError::EditLimit { limit: 10 }
+    );
+}
+
+#[test]
+fn syntax_error_has_name_message_and_location() {
+    let e = err("var a = 1;\nvar b = ;\n");
+    let ScriptError::Exception {
+        name,
+        message,
+        line,
+        column,
+        ..
+    } = e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(name, "SyntaxError");
+    assert!(message.contains("unexpected token"), "{message}");
+    assert_eq!(line, Some(2));
+    assert!(column.is_some());
+}
+
+#[test]
+fn thrown_error_has_name_message_line_and_column() {
+    let e = err("var x = 1;\n\n  throw new TypeError('bad voxel');\n");
+    let ScriptError::Exception {
+        name,
+        message,
+        line,
+        column,
+        stack,
+    } = e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(name, "TypeError");
+    assert_eq!(message, "bad voxel");
+    assert_eq!(line, Some(3));
+    // QuickJS points at the constructor call.
+    assert_eq!(column, Some(13));
+    assert!(stack.unwrap().contains("test.js:3"));
+    // Non-error values thrown are reported as text.
+    let e = err("throw 'plain'");
+    assert!(
+        matches!(e, ScriptError::Exception { ref message, .. } if message == "plain"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn failing_script_reports_its_edits_as_failure() {
+    let done = run(
+        "goxel.addVoxel(1,2,3,[9,9,9]); goxel.addVoxel(4,5,6,[9,9,9]); throw new Error('boom')",
+    );
+    let f = done.outcome.unwrap_err();
+    assert_eq!(f.edit_count, 2);
+    assert!(matches!(f.error, ScriptError::Exception { ref message, .. } if message == "boom"));
+}
+
+#[test]
+fn script_too_large_is_refused_before_running() {
+    let mut j = job(1, "goxel.addVoxel(0,0,0,[1,1,1]); // padding padding");
+    j.limits.max_script_bytes = 10;
+    let f = runner().run(j).outcome.unwrap_err();
+    assert!(matches!(
+        f.error,
+        ScriptError::ScriptTooLarge { limit: 10, .. }
+    ));
+    assert_eq!(f.edit_count, 0);
+}
+
+#[test]
+fn console_is_captured_with_levels_and_formatting() {
+    let s = ok(r##"
+        console.log("a", 1, 2.5, true, null, undefined, [1, "x"], {k: {n: 1}});
+        console.info("info"); console.warn("warn"); console.error(new RangeError("bad"));
+    "##);
+    let lines: Vec<_> = s
+        .logs
+        .iter()
+        .map(|l| (l.level, l.message.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (
+                LogLevel::Log,
+                r#"a 1 2.5 true null undefined [1,"x"] {"k":{"n":1}}"#
+            ),
+            (LogLevel::Info, "info"),
+            (LogLevel::Warn, "warn"),
+            (LogLevel::Error, "RangeError: bad"),
+        ]
+    );
+}
+
+#[test]
+fn log_limit_is_enforced() {
+    let mut j = job(1, "try { for (;;) console.log('0123456789') } catch (e) {}");
+    j.limits.max_log_bytes = 100;
+    let f = runner().run(j).outcome.unwrap_err();
+    assert_eq!(f.error, ScriptError::LogLimit { limit: 100 });
+    assert_eq!(f.logs.len(), 10);
+}
+
+#[test]
+fn seeded_math_random_is_reproducible() {
+    let src = "[Math.random(), Math.random(), Math.random()]";
+    let mut r = runner();
+    let a = r.run(job(1, src)).outcome.unwrap().result;
+    let b = r.run(job(2, src)).outcome.unwrap().result;
+    assert_eq!(a, b);
+    let mut j = job(3, src);
+    j.seed = Some(7);
+    let c = r.run(j).outcome.unwrap().result;
+    assert_ne!(a, c);
+    // Without a seed the script text decides, so the same script gives the same numbers.
+    let mut j = job(4, src);
+    j.seed = None;
+    let d = r.run(j).outcome.unwrap().result;
+    let mut j = job(5, src);
+    j.seed = None;
+    assert_eq!(d, r.run(j).outcome.unwrap().result);
+    for v in a.as_array().unwrap() {
+        let v = v.as_f64().unwrap();
+        assert!((0.0..1.0).contains(&v));
+    }
+}
+
+#[test]
+fn get_voxel_sees_own_edits() {
+    let s = ok(r##"
+        const before = goxel.getVoxel(1, 2, 3);
+        goxel.addVoxel(1, 2, 3, "#10203040");
+        const after = goxel.getVoxel(1, 2, 3);
+        goxel.removeVoxel(1, 2, 3);
+        [before, after, goxel.getVoxel(1, 2, 3), goxel.getVoxelCount()]
+    "##);
+    assert_eq!(s.result, json!([null, [16, 32, 48, 64], null, 0]));
+    assert_eq!(s.edit_count, 2);
+}
+
+#[test]
+fn completion_values_become_json() {
+    let mut r = runner();
+    let mut value = |src: &str| r.run(job(1, src)).outcome.unwrap().result;
+    assert_eq!(value("1+1"), json!(2));
+    assert_eq!(value("0.5"), json!(0.5));
+    assert_eq!(value("'text'"), json!("text"));
+    assert_eq!(
+        value("({a: [1, {b: null}], c: 'd'})"),
+        json!({"a": [1, {"b": null}], "c": "d"})
+    );
+    assert_eq!(value("[1, 'two', false]"), json!([1, "two", false]));
+    assert_eq!(value("undefined"), json!(null));
+    assert_eq!(value("(function f() {})"), json!(null));
+    assert_eq!(value("var o = {}; o.o = o; o"), json!(null));
+    assert_eq!(value("let x = 3; x * 2"), json!(6));
+}
+
+#[test]
+fn colour_forms_and_bad_arguments() {
+    let s = ok(r##"
+        goxel.addVoxel(0,0,0,[1,2,3]);
+        goxel.addVoxel(1,0,0,[1,2,3,4]);
+        goxel.addVoxel(2,0,0,"#0a0b0c");
+        goxel.addVoxel(3,0,0,{r:5,g:6,b:7,a:8});
+        goxel.addVoxel(4,0,0,{r:5,g:6,b:7});
+        goxel.addVoxel(5.7,-0.5,0,[1,1,1]);
+        [0,1,2,3,4].map(x => goxel.getVoxel(x,0,0)).concat([goxel.getVoxel(5,-1,0)])
+    "##);
+    assert_eq!(
+        s.result,
+        json!([
+            [1, 2, 3, 255],
+            [1, 2, 3, 4],
+            [10, 11, 12, 255],
+            [5, 6, 7, 8],
+            [5, 6, 7, 255],
+            [1, 1, 1, 255]
+        ])
+    );
+    let errors = ok(r##"
+        const out = [];
+        for (const f of [
+            () => goxel.addVoxel(0,0,0,[256,0,0]),
+            () => goxel.addVoxel(0,0,0,"red"),
+            () => goxel.addVoxel("a",0,0,[1,1,1]),
+            () => goxel.addVoxel(0,NaN,0,[1,1,1]),
+            () => goxel.addVoxel(0,0,0,[1,1]),
+        ]) { try { f(); out.push("no error"); } catch (e) { out.push(e.name + ": " + e.message); } }
+        out
+    "##);
+    let errors: Vec<String> = serde_json::from_value(errors.result).unwrap();
+    assert!(errors[0].starts_with("RangeError: color"), "{errors:?}");
+    assert!(errors[1].starts_with("TypeError: color"), "{errors:?}");
+    assert!(errors[2].starts_with("TypeError: x"), "{errors:?}");
+    assert!(errors[3].starts_with("RangeError: y"), "{errors:?}");
+    assert!(errors[4].starts_with("TypeError: color"), "{errors:?}");
+}
+
+#[test]
+fn bulk_helpers_work() {
+    let s = ok(r##"
+        const boxed = goxel.fillBox(0,0,0, 2,2,2, [1,1,1]);
+        const alias = goxel.box(10,0,0, 10,0,1, [1,1,1]);
+        const painted = goxel.paintVoxels([[0,0,0],{x:1,y:1,z:1},[50,50,50]], "#ff0000");
+        const flooded = goxel.floodFill(2,2,2, [0,0,255]);
+        const sphere = goxel.fillSphere(100,100,100, 1, [2,2,2]);
+        [boxed, alias, painted, flooded, sphere, goxel.getVoxelCount(),
+         goxel.getBoundingBox(), goxel.getActiveLayer()]
+    "##);
+    assert_eq!(
+        s.result,
+        json!([27, 2, 2, 25, 7, 36, {"min": [0,0,0], "max": [101,101,101]}, 0])
+    );
+    assert_eq!(ok("goxel.getBoundingBox()").result, json!(null));
+}
+
+#[test]
+fn sandbox_has_no_modules_files_or_network() {
+    let s = ok(r##"
+        [typeof require, typeof fetch, typeof std, typeof os, typeof XMLHttpRequest,
+         typeof Atomics === 'object' ? typeof Atomics.wait : 'none', typeof print]
+    "##);
+    assert_eq!(
+        s.result,
+        json!([
+            "undefined",
+            "undefined",
+            "undefined",
+            "undefined",
+            "undefined",
+            "undefined",
+            "undefined"
+        ])
+    );
+    // Dynamic import has no loader to reach files.
+    let s = ok(r##"
+        var r = 'pending';
+        import('/etc/passwd').then(() => { r = 'loaded' }, e => { r = 'refused: ' + e.message });
+        r
+    "##);
+    assert_eq!(s.result, json!("pending"));
+    let s = ok(r##"
+        globalThis.r = 'pending';
+        import('/etc/passwd').then(() => { r = 'loaded' }, e => { r = 'refused' });
+    "##);
+    let _ = s;
+    let s = ok(r##"
+        var out = 'pending';
+        Promise.resolve().then(() => import('./x.js')).then(() => { out = 'loaded' }, () => { out = 'refused' });
+        0
+    "##);
+    let _ = s;
+}
+
+#[test]
+fn globals_do_not_leak_between_scripts() {
+    let mut r = runner();
+    r.run(job(
+        1,
+        "globalThis.leak = 1; var alsoLeak = 2; Math.sneaky = 3",
+    ))
+    .outcome
+    .unwrap();
+    let s = r
+        .run(job(2, "[typeof leak, typeof alsoLeak, typeof Math.sneaky]"))
+        .outcome
+        .unwrap();
+    assert_eq!(s.result, json!(["undefined", "undefined", "undefined"]));
+}
+
+#[test]
+fn promise_reactions_run_before_completion() {
+    let done = run("Promise.resolve().then(() => goxel.addVoxel(0,0,0,[1,1,1])); 'sync'");
+    let s = done.outcome.unwrap();
+    assert_eq!(s.result, json!("sync"));
+    assert_eq!(s.edit_count, 1);
+}
+
+#[test]
+fn idle_runtime_is_small() {
+    let mut r = runner();
+    r.run(job(1, CUBE)).outcome.unwrap();
+    let used = r.memory_used_bytes();
+    assert!(used < 200 * 1024, "idle runtime uses {used} bytes");
+}
+
+#[allow(dead_code)]
+fn assert_job_is_send(j: ScriptJob<MemHost>) -> impl Send {
+    j
+}
