@@ -26,27 +26,45 @@ impl ScriptHost for WorldHost {
     }
 
     fn add_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<(), HostError> {
-        self.0.set(IVec3::from_array(p), Color(c)).map_err(host_error)
+        self.0
+            .set(IVec3::from_array(p), Color(c))
+            .map_err(host_error)
     }
 
     fn remove_voxel(&mut self, p: [i32; 3]) -> Result<(), HostError> {
-        self.0.set(IVec3::from_array(p), Color::EMPTY).map_err(host_error)
+        self.0
+            .set(IVec3::from_array(p), Color::EMPTY)
+            .map_err(host_error)
     }
 
     fn paint_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<bool, HostError> {
-        self.0.paint(IVec3::from_array(p), Color(c)).map_err(host_error)
+        self.0
+            .paint(IVec3::from_array(p), Color(c))
+            .map_err(host_error)
     }
 
     fn flood_fill(&mut self, p: [i32; 3], c: Rgba) -> Result<u64, HostError> {
         let start = IVec3::from_array(p);
         // Like the RPC method: a fill from an empty voxel stays within the layer's bounds + 1.
         let bounds = if self.0.get(start).is_empty() {
-            let b = self.0.bounding_box().unwrap_or(VoxelBox::point(start)).union(&VoxelBox::point(start));
-            VoxelBox { min: b.min - IVec3::ONE, max: b.max + IVec3::ONE }
+            let b = self
+                .0
+                .bounding_box()
+                .unwrap_or(VoxelBox::point(start))
+                .union(&VoxelBox::point(start));
+            VoxelBox {
+                min: b.min - IVec3::ONE,
+                max: b.max + IVec3::ONE,
+            }
         } else {
-            VoxelBox { min: IVec3::splat(i32::MIN / 2), max: IVec3::splat(i32::MAX / 2) }
+            VoxelBox {
+                min: IVec3::splat(i32::MIN / 2),
+                max: IVec3::splat(i32::MAX / 2),
+            }
         };
-        self.0.flood_fill(start, Color(c), bounds).map_err(host_error)
+        self.0
+            .flood_fill(start, Color(c), bounds)
+            .map_err(host_error)
     }
 
     fn fill_box(&mut self, min: [i32; 3], max: [i32; 3], c: Rgba) -> Result<u64, HostError> {
@@ -56,15 +74,24 @@ impl ScriptHost for WorldHost {
 
     fn fill_sphere(&mut self, center: [i32; 3], radius: i32, c: Rgba) -> Result<u64, HostError> {
         if radius < 0 {
-            return Err(HostError::Other(format!("radius must be ≥ 0, got {radius}")));
+            return Err(HostError::Other(format!(
+                "radius must be ≥ 0, got {radius}"
+            )));
         }
         let centre = IVec3::from_array(center);
-        let region = VoxelBox { min: centre - IVec3::splat(radius), max: centre + IVec3::splat(radius) };
-        self.0.fill_shape(Shape::Sphere, region, Color(c)).map_err(host_error)
+        let region = VoxelBox {
+            min: centre - IVec3::splat(radius),
+            max: centre + IVec3::splat(radius),
+        };
+        self.0
+            .fill_shape(Shape::Sphere, region, Color(c))
+            .map_err(host_error)
     }
 
     fn bounding_box(&self) -> Option<([i32; 3], [i32; 3])> {
-        self.0.bounding_box().map(|b| (b.min.to_array(), b.max.to_array()))
+        self.0
+            .bounding_box()
+            .map(|b| (b.min.to_array(), b.max.to_array()))
     }
 
     fn voxel_count(&self) -> u64 {

@@ -122,15 +122,13 @@ fn the_seed_examples_run_unchanged_and_the_cube_is_there() {
     assert!(out.contains("'result': 42"), "{out}");
 
     let out = run_example("concurrent_script_execution.py", &server.socket, &[]);
+    // Five threads print at once, so lines may interleave: count, don't parse lines.
+    assert_eq!(out.matches("'success': True").count(), 5, "{out}");
     for i in 0..5 {
-        let line = out
-            .lines()
-            .find(|l| l.starts_with(&format!("Script {i}:")))
-            .unwrap_or_else(|| panic!("{out}"));
-        assert!(line.contains("'success': True"), "{line}");
+        assert!(out.contains(&format!("Script {i}: {{'jsonrpc'")), "{out}");
         assert!(
-            line.contains(&format!("Script {i} running")),
-            "logs are returned: {line}"
+            out.contains(&format!("'message': 'Script {i} running'")),
+            "logs are returned: {out}"
         );
     }
 }

@@ -8,6 +8,7 @@
 mod analysis;
 mod housekeeping;
 mod layers;
+pub mod scripts;
 mod voxels;
 
 use std::time::Instant;

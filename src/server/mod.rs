@@ -26,14 +26,15 @@ use anyhow::Context;
 use mio::net::{UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use rustc_hash::FxHashMap;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::config::Config;
-use crate::methods::{self, Ctx, NoJournal, Recorder, Reply, ServerFacts, codes};
+use crate::methods::{self, Ctx, NoJournal, Recorder, Reply, ServerFacts, codes, scripts};
 use crate::rpc::{
     Frame, Incoming, Request, RpcError, parse_frame, write_error, write_oversized, write_result,
 };
+use crate::script_host::WorldHost;
+use crate::scripting::{PoolConfig, ScriptDone, ScriptPool, SubmitError};
 use connection::{Connection, Fill};
 use systems::{EditLimits, VoxelBox, VoxelWorld, WorldSettings};
 
@@ -145,6 +146,9 @@ struct Server {
     next_ticket: u64,
     /// Connections with input to handle or output to retry.
     ready: Vec<usize>,
+    pool: Option<ScriptPool<WorldHost>>,
+    /// Finished scripts. Unbounded on purpose: at most queue capacity + workers are in flight.
+    done: flume::Receiver<ScriptDone<WorldHost>>,
 }
 
 impl Server {
@@ -170,6 +174,18 @@ impl Server {
             None
         };
         let world = VoxelWorld::new(world_settings(&config));
+        let (done_tx, done) = flume::unbounded();
+        let wake = waker.clone();
+        let pool = ScriptPool::new(
+            PoolConfig {
+                workers: config.scripts.workers,
+                queue_capacity: config.scripts.queue_capacity,
+            },
+            done_tx,
+            Arc::new(move || {
+                let _ = wake.wake();
+            }),
+        );
         tracing::info!(socket = %config.socket.path.display(), "listening");
         Ok(Server {
             config,
@@ -188,6 +204,8 @@ impl Server {
             batches: FxHashMap::default(),
             next_ticket: 1,
             ready: Vec::new(),
+            pool: Some(pool),
+            done,
         })
     }
 
@@ -219,6 +237,9 @@ impl Server {
             if self.stop.load(Ordering::SeqCst) {
                 break Ok(());
             }
+            while let Ok(done) = self.done.try_recv() {
+                self.finish_script(done);
+            }
             let mut ready = std::mem::take(&mut self.ready);
             ready.sort_unstable();
             ready.dedup();
@@ -232,6 +253,12 @@ impl Server {
     }
 
     fn shutdown(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            pool.shutdown();
+        }
+        while let Ok(done) = self.done.try_recv() {
+            self.finish_script(done);
+        }
         self.flush_all();
         let _ = std::fs::remove_file(&self.config.socket.path);
         tracing::info!("stopped");
@@ -298,7 +325,7 @@ impl Server {
                 match frame {
                     Frame::Line(line) => {
                         let line = line.to_vec();
-                        self.handle_line(token, &line, &mut conn.out);
+                        conn.pending_scripts += self.handle_line(token, &line, &mut conn.out);
                     }
                     Frame::Oversized => write_oversized(&mut conn.out),
                 }
@@ -323,7 +350,11 @@ impl Server {
                 dead.push(token);
                 continue;
             }
-            if conn.eof && conn.pending_out() == 0 && conn.framer.buffered_len() == 0 {
+            if conn.eof
+                && conn.pending_out() == 0
+                && conn.framer.buffered_len() == 0
+                && conn.pending_scripts == 0
+            {
                 dead.push(token);
             } else if was_full && conn.pending_out() < cap {
                 // Drained below the cap: read its input again.
@@ -354,7 +385,9 @@ impl Server {
         }
     }
 
-    fn handle_line(&mut self, connection: usize, line: &[u8], out: &mut Vec<u8>) {
+    /// Handles one frame; returns how many scripts it started (their replies come later).
+    fn handle_line(&mut self, connection: usize, line: &[u8], out: &mut Vec<u8>) -> usize {
+        let started = self.pending.len();
         for incoming in parse_frame(line) {
             match incoming {
                 Incoming::Request(request) => {
@@ -410,6 +443,7 @@ impl Server {
                 }
             }
         }
+        self.pending.len() - started
     }
 
     /// Runs one request. `None`: the reply comes later (a script).
@@ -424,14 +458,93 @@ impl Server {
         let result = methods::call(&mut self.ctx(), &request.method, &request.params);
         match result {
             Ok(Reply::Script(script)) => {
-                let _ = (connection, batch, script);
-                Some(Err(RpcError::server(
-                    codes::BUSY,
-                    "script execution is not available",
-                    None,
-                )))
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                let config = self.config.scripts.clone();
+                let job = match scripts::prepare(&self.ctx(), script, &config, ticket) {
+                    Ok(job) => job,
+                    Err(e) => return Some(Err(e)),
+                };
+                let Some(pool) = &self.pool else {
+                    return Some(Err(RpcError::server(
+                        codes::BUSY,
+                        "script worker pool shut down",
+                        None,
+                    )));
+                };
+                match pool.submit(job) {
+                    Ok(()) => {
+                        let id = request.id.map(|id| id.to_owned());
+                        self.pending.insert(
+                            ticket,
+                            PendingReply {
+                                connection,
+                                id,
+                                batch,
+                            },
+                        );
+                        None
+                    }
+                    Err(SubmitError::Exhausted { capacity }) => Some(Err(RpcError::server(
+                        codes::BUSY,
+                        "worker pool exhausted",
+                        Some(serde_json::json!({ "queue_capacity": capacity })),
+                    ))),
+                    Err(SubmitError::ShutDown) => Some(Err(RpcError::server(
+                        codes::BUSY,
+                        "script worker pool shut down",
+                        None,
+                    ))),
+                }
             }
             other => Some(other),
+        }
+    }
+
+    /// Commits a finished script and sends its reply to whoever is still there to read it.
+    fn finish_script(&mut self, done: ScriptDone<WorldHost>) {
+        let Some(pending) = self.pending.remove(&done.ticket) else {
+            return;
+        };
+        let reply = scripts::complete(&mut self.ctx(), done);
+        let Some(id) = pending.id.as_deref() else {
+            self.release_script(pending.connection);
+            return;
+        };
+        let mut line = Vec::new();
+        match &reply {
+            Ok(v) => write_result(&mut line, id, v),
+            Err(e) => write_error(&mut line, id, e),
+        }
+        match pending.batch {
+            None => {
+                if let Some(conn) = self.connections.get_mut(&pending.connection) {
+                    conn.out.extend_from_slice(&line);
+                }
+            }
+            Some((batch_id, slot)) => {
+                let complete = match self.batches.get_mut(&batch_id) {
+                    Some(batch) => {
+                        batch.parts[slot] = Some(line);
+                        batch.remaining -= 1;
+                        batch.remaining == 0
+                    }
+                    None => false,
+                };
+                if complete
+                    && let Some(batch) = self.batches.remove(&batch_id)
+                    && let Some(conn) = self.connections.get_mut(&batch.connection)
+                {
+                    write_batch(&mut conn.out, batch.parts.into_iter().flatten());
+                }
+            }
+        }
+        self.release_script(pending.connection);
+    }
+
+    fn release_script(&mut self, connection: usize) {
+        if let Some(conn) = self.connections.get_mut(&connection) {
+            conn.pending_scripts = conn.pending_scripts.saturating_sub(1);
         }
     }
 }
@@ -461,6 +574,3 @@ fn write_batch(out: &mut Vec<u8>, parts: impl Iterator<Item = Vec<u8>>) {
         out.extend_from_slice(b"]\n");
     }
 }
-
-#[allow(dead_code)]
-fn unused(_: Value, _: PendingReply) {}
