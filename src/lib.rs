@@ -9,6 +9,7 @@ pub mod codec;
 pub mod config;
 pub mod journal;
 pub mod methods;
+pub mod persist;
 pub mod rpc;
 pub mod script_host;
 pub mod scripting;

@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, VoxelWorld};
+use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld};
 
 use crate::codec::encode_buffer;
 use crate::rpc::{Params, RpcError};
@@ -37,14 +37,14 @@ pub mod codes {
 pub trait Recorder {
     /// Records the buffer applied as `seq` (its encoding in `payload`). An error means the
     /// record is not on disk: the caller takes the buffer back.
-    fn record(&mut self, seq: u64, payload: &[u8]) -> Result<(), String>;
+    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String>;
 }
 
 /// A recorder that keeps nothing (tests, and servers with the journal off).
 pub struct NoJournal;
 
 impl Recorder for NoJournal {
-    fn record(&mut self, _seq: u64, _payload: &[u8]) -> Result<(), String> {
+    fn record(&mut self, _seq: u64, _source: Source, _payload: &[u8]) -> Result<(), String> {
         Ok(())
     }
 }
@@ -113,6 +113,7 @@ impl Ctx<'_> {
     /// as it was.
     pub fn apply_recorded(&mut self, buffer: CommandBuffer) -> Result<BufferOutcome, ApplyError> {
         let mode = buffer.history;
+        let source = buffer.source;
         let mut payload = Vec::new();
         if matches!(mode, HistoryMode::Record | HistoryMode::Skip) {
             encode_buffer(&buffer, &mut payload);
@@ -122,7 +123,7 @@ impl Ctx<'_> {
         if let Some(effective) = &applied.effective {
             encode_buffer(effective, &mut payload);
         }
-        if let Err(e) = self.journal.record(outcome.seq, &payload) {
+        if let Err(e) = self.journal.record(outcome.seq, source, &payload) {
             self.world.revert_last(mode, &applied);
             return Err(ApplyError::Journal(e));
         }

@@ -30,6 +30,7 @@ use serde_json::value::RawValue;
 
 use crate::config::Config;
 use crate::methods::{self, Ctx, NoJournal, Recorder, Reply, ServerFacts, codes, scripts};
+use crate::persist::Persistence;
 use crate::rpc::{
     Frame, Incoming, Request, RpcError, parse_frame, write_error, write_oversized, write_result,
 };
@@ -138,7 +139,9 @@ struct Server {
     connections: FxHashMap<usize, Connection>,
     next_token: usize,
     world: VoxelWorld,
-    journal: Box<dyn Recorder + Send>,
+    /// The journal and snapshots; `None` when `journal.enabled` is false.
+    persistence: Option<Persistence>,
+    no_journal: NoJournal,
     started: Instant,
     requests: u64,
     pending: FxHashMap<u64, PendingReply>,
@@ -153,6 +156,8 @@ struct Server {
 
 impl Server {
     fn new(config: Config, handle_signals: bool) -> anyhow::Result<Server> {
+        let mut world = VoxelWorld::new(world_settings(&config));
+        let persistence = if config.journal.enabled { Some(Persistence::open(&config, &mut world)?) } else { None };
         let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut listener = UnixListener::from_std(std_listener);
         let poll = Poll::new()?;
@@ -173,7 +178,6 @@ impl Server {
         } else {
             None
         };
-        let world = VoxelWorld::new(world_settings(&config));
         let (done_tx, done) = flume::unbounded();
         let wake = waker.clone();
         let pool = ScriptPool::new(
@@ -197,7 +201,8 @@ impl Server {
             connections: FxHashMap::default(),
             next_token: FIRST_CONNECTION,
             world,
-            journal: Box::new(NoJournal),
+            persistence,
+            no_journal: NoJournal,
             started: Instant::now(),
             requests: 0,
             pending: FxHashMap::default(),
@@ -246,6 +251,9 @@ impl Server {
             for token in ready {
                 self.service(token, &mut scratch);
             }
+            if let Some(p) = &mut self.persistence {
+                p.end_of_iteration(&self.world);
+            }
             self.flush_all();
         };
         self.shutdown();
@@ -258,6 +266,9 @@ impl Server {
         }
         while let Ok(done) = self.done.try_recv() {
             self.finish_script(done);
+        }
+        if let Some(p) = &mut self.persistence {
+            p.shutdown(&self.world);
         }
         self.flush_all();
         let _ = std::fs::remove_file(&self.config.socket.path);
@@ -374,7 +385,10 @@ impl Server {
     fn ctx(&mut self) -> Ctx<'_> {
         Ctx {
             world: &mut self.world,
-            journal: &mut *self.journal,
+            journal: match &mut self.persistence {
+                Some(p) => p as &mut dyn Recorder,
+                None => &mut self.no_journal,
+            },
             started: self.started,
             facts: ServerFacts {
                 connections: self.connections.len() + 1,

@@ -1,0 +1,216 @@
+//! Persistence around the world: recovery at start-up (newest snapshot + journal tail), the
+//! journal [`Recorder`] the methods write through, snapshot policy, and journal replay.
+//!
+//! Guarantees (see also `docs/journal-format.md`): every applied buffer is handed to the OS by
+//! a `write` before its reply is queued, so a killed process loses nothing acknowledged under
+//! any fsync policy. `Always` adds one fsync per world-loop iteration, shared by every request
+//! of that iteration (group commit) and done before their replies are written; `EverySec`
+//! syncs at most a second late; `Never` leaves it to the OS.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, bail};
+use systems::{Source, VoxelWorld, WorldSnapshot};
+
+use crate::codec::{decode_buffer, decode_world, encode_world};
+use crate::config::{Config, FsyncPolicy};
+use crate::journal::{
+    self, FileStorage, JournalWriter, Record, RecordKind, Scan, read_snapshot, snapshot_file::write_snapshot_file,
+};
+use crate::methods::Recorder;
+
+/// Buffers submitted per world update while replaying (one snapshot publication per group).
+const REPLAY_GROUP: usize = 4096;
+
+/// The journal and snapshots of a running server.
+pub struct Persistence {
+    writer: JournalWriter<FileStorage>,
+    /// `Always`: sync once per loop iteration (the writer itself never syncs).
+    sync_each_iteration: bool,
+    snapshot_path: PathBuf,
+    every_records: u64,
+    on_shutdown: bool,
+    records_since_snapshot: u64,
+    snapshot_thread: Option<JoinHandle<()>>,
+}
+
+fn journal_source(s: Source) -> journal::Source {
+    match s {
+        Source::Rpc => journal::Source::Rpc,
+        Source::Script => journal::Source::Script,
+        Source::Undo => journal::Source::Undo,
+        Source::Redo => journal::Source::Redo,
+        Source::System => journal::Source::System,
+    }
+}
+
+impl Persistence {
+    /// Opens the journal of `config`, recovering `world` from the newest snapshot and the
+    /// journal records after it. A torn tail is cut (and logged); corruption in the middle of
+    /// the journal stops start-up with an error naming its byte offset.
+    pub fn open(config: &Config, world: &mut VoxelWorld) -> anyhow::Result<Persistence> {
+        let journal_path = config.journal_path();
+        let snapshot_path = config.snapshot_path();
+        let policy = match config.journal.fsync {
+            FsyncPolicy::Always | FsyncPolicy::Never => journal::FsyncPolicy::Never,
+            FsyncPolicy::EverySec => journal::FsyncPolicy::EverySec,
+        };
+        let (writer, scan) = JournalWriter::open_path(&journal_path, policy)
+            .with_context(|| format!("opening journal {}", journal_path.display()))?;
+        let from = load_snapshot(world, &snapshot_path)?;
+        let replayed = replay_records(world, &scan, from, None)
+            .with_context(|| format!("replaying journal {}", journal_path.display()))?;
+        tracing::info!(
+            journal = %journal_path.display(), snapshot_seq = from, replayed, seq = world.seq(),
+            hash = %world.snapshot().hash_hex(), "recovered"
+        );
+        Ok(Persistence {
+            writer,
+            sync_each_iteration: config.journal.fsync == FsyncPolicy::Always,
+            snapshot_path,
+            every_records: config.journal.snapshot.every_records,
+            on_shutdown: config.journal.snapshot.on_shutdown,
+            records_since_snapshot: replayed,
+            snapshot_thread: None,
+        })
+    }
+
+    /// Called once per world-loop iteration, before replies are written: the group fsync of
+    /// `Always`, the late sync of `EverySec`, and the snapshot policy.
+    pub fn end_of_iteration(&mut self, world: &VoxelWorld) {
+        let synced = if self.sync_each_iteration && self.writer.is_dirty() {
+            self.writer.sync().map(|_| ())
+        } else {
+            self.writer.tick().map(|_| ())
+        };
+        if let Err(e) = synced {
+            tracing::error!(error = %e, "journal sync failed; acknowledged edits are written but may not be durable");
+        }
+        if self.every_records > 0 && self.records_since_snapshot >= self.every_records {
+            let finished = self.snapshot_thread.as_ref().is_none_or(|t| t.is_finished());
+            if finished {
+                self.records_since_snapshot = 0;
+                let snapshot = world.snapshot();
+                let next_id = next_layer_id(world);
+                let path = self.snapshot_path.clone();
+                // The snapshot is immutable: encode and write it off the world thread.
+                self.snapshot_thread = Some(std::thread::spawn(move || {
+                    if let Err(e) = save_snapshot(&snapshot, next_id, &path) {
+                        tracing::error!(error = %e, "writing snapshot failed");
+                    }
+                }));
+            }
+        }
+    }
+
+    /// Syncs the journal and writes the shutdown snapshot.
+    pub fn shutdown(&mut self, world: &VoxelWorld) {
+        if let Some(t) = self.snapshot_thread.take() {
+            let _ = t.join();
+        }
+        if let Err(e) = self.writer.sync() {
+            tracing::error!(error = %e, "final journal sync failed");
+        }
+        if self.on_shutdown
+            && let Err(e) = save_snapshot(&world.snapshot(), next_layer_id(world), &self.snapshot_path)
+        {
+            tracing::error!(error = %e, "writing shutdown snapshot failed");
+        }
+    }
+}
+
+impl Recorder for Persistence {
+    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String> {
+        let record = Record { kind: RecordKind::Buffer, seq, source: journal_source(source), payload };
+        self.writer.append(&record).map_err(|e| e.to_string())?;
+        self.writer.commit().map_err(|e| format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()))?;
+        self.records_since_snapshot += 1;
+        Ok(())
+    }
+}
+
+fn next_layer_id(world: &VoxelWorld) -> u32 {
+    world.world.resource::<systems::layer::LayerIndex>().next_id
+}
+
+/// Writes `snapshot` atomically to `path`.
+pub fn save_snapshot(snapshot: &Arc<WorldSnapshot>, next_layer_id: u32, path: &Path) -> anyhow::Result<()> {
+    let mut payload = Vec::new();
+    encode_world(snapshot, next_layer_id, &mut payload);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_snapshot_file(path, snapshot.seq, &payload).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), seq = snapshot.seq, bytes = payload.len(), "snapshot written");
+    Ok(())
+}
+
+/// Loads the snapshot at `path` into a fresh `world`, if the file exists; returns its seq (0
+/// without a snapshot).
+pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    let (seq, payload) = read_snapshot(path).with_context(|| format!("reading snapshot {}", path.display()))?;
+    let image = decode_world(&payload).with_context(|| format!("decoding snapshot {}", path.display()))?;
+    if image.seq != seq {
+        bail!("snapshot {} says seq {} outside and {} inside", path.display(), seq, image.seq);
+    }
+    let applied = world.apply(image.restore);
+    if let Err(e) = applied.result {
+        bail!("snapshot {} does not apply: {e}", path.display());
+    }
+    world.world.resource_mut::<systems::layer::LayerIndex>().next_id = image.next_layer_id;
+    world.set_seq(seq);
+    world.update();
+    Ok(seq)
+}
+
+/// Applies the buffer records of `scan` with seq in `(after, until]` to `world`, in order.
+/// Returns how many were applied. Each must land on its recorded seq.
+pub fn replay_records(world: &mut VoxelWorld, scan: &Scan, after: u64, until: Option<u64>) -> anyhow::Result<u64> {
+    let mut pending: Vec<u64> = Vec::new();
+    let mut applied = 0;
+    let mut flush = |world: &mut VoxelWorld, pending: &mut Vec<u64>| -> anyhow::Result<()> {
+        for result in world.update() {
+            let expected = pending[result.ticket as usize];
+            match result.result {
+                Ok(outcome) if outcome.seq == expected => {}
+                Ok(outcome) => bail!("record seq {expected} replayed as seq {}", outcome.seq),
+                Err(e) => bail!("record seq {expected} does not apply: {e}"),
+            }
+        }
+        applied += pending.len() as u64;
+        pending.clear();
+        Ok(())
+    };
+    for (offset, record) in scan.records() {
+        if record.seq <= after {
+            continue;
+        }
+        if until.is_some_and(|u| record.seq > u) {
+            break;
+        }
+        match record.kind {
+            RecordKind::Buffer => {
+                let buffer = decode_buffer(record.payload)
+                    .with_context(|| format!("record seq {} at byte offset {offset}", record.seq))?;
+                world.submit(pending.len() as u64, buffer);
+                pending.push(record.seq);
+                if pending.len() >= REPLAY_GROUP {
+                    flush(world, &mut pending)?;
+                }
+            }
+            RecordKind::Step => {
+                flush(world, &mut pending)?;
+                world.request_step();
+            }
+            RecordKind::Meta => {}
+        }
+    }
+    flush(world, &mut pending)?;
+    world.update();
+    Ok(applied)
+}
