@@ -156,11 +156,14 @@ pub enum JournalAction {
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },
-    /// Truncate a torn or corrupt tail so the journal ends at its last good record.
+    /// Truncate a torn tail so the journal ends at its last good record.
     Repair {
         /// The journal file.
         #[arg(value_name = "PATH")]
         path: PathBuf,
+        /// Also cut at corruption in the middle, dropping every record from the damaged one on.
+        #[arg(long)]
+        truncate_corrupt: bool,
     },
 }
 

@@ -4,6 +4,7 @@
 //! configuration ([`config`]), the wire protocol ([`rpc`]), the methods ([`methods`]), the socket
 //! server ([`server`]), file encodings ([`codec`]) and the command line ([`cli`]).
 
+pub mod batch;
 pub mod cli;
 pub mod codec;
 pub mod config;

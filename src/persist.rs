@@ -17,7 +17,8 @@ use systems::{Source, VoxelWorld, WorldSnapshot};
 use crate::codec::{decode_buffer, decode_world, encode_world};
 use crate::config::{Config, FsyncPolicy};
 use crate::journal::{
-    self, FileStorage, JournalWriter, Record, RecordKind, Scan, read_snapshot, snapshot_file::write_snapshot_file,
+    self, FileStorage, JournalWriter, Record, RecordKind, Scan, read_snapshot,
+    snapshot_file::write_snapshot_file,
 };
 use crate::methods::Recorder;
 
@@ -89,7 +90,10 @@ impl Persistence {
             tracing::error!(error = %e, "journal sync failed; acknowledged edits are written but may not be durable");
         }
         if self.every_records > 0 && self.records_since_snapshot >= self.every_records {
-            let finished = self.snapshot_thread.as_ref().is_none_or(|t| t.is_finished());
+            let finished = self
+                .snapshot_thread
+                .as_ref()
+                .is_none_or(|t| t.is_finished());
             if finished {
                 self.records_since_snapshot = 0;
                 let snapshot = world.snapshot();
@@ -114,7 +118,8 @@ impl Persistence {
             tracing::error!(error = %e, "final journal sync failed");
         }
         if self.on_shutdown
-            && let Err(e) = save_snapshot(&world.snapshot(), next_layer_id(world), &self.snapshot_path)
+            && let Err(e) =
+                save_snapshot(&world.snapshot(), next_layer_id(world), &self.snapshot_path)
         {
             tracing::error!(error = %e, "writing shutdown snapshot failed");
         }
@@ -123,9 +128,21 @@ impl Persistence {
 
 impl Recorder for Persistence {
     fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String> {
-        let record = Record { kind: RecordKind::Buffer, seq, source: journal_source(source), payload };
+        let record = Record {
+            kind: RecordKind::Buffer,
+            seq,
+            source: journal_source(source),
+            payload,
+        };
         self.writer.append(&record).map_err(|e| e.to_string())?;
-        self.writer.commit().map_err(|e| format!("{e}: {}", std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()))?;
+        self.writer.commit().map_err(|e| {
+            format!(
+                "{e}: {}",
+                std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            )
+        })?;
         self.records_since_snapshot += 1;
         Ok(())
     }
@@ -136,13 +153,18 @@ fn next_layer_id(world: &VoxelWorld) -> u32 {
 }
 
 /// Writes `snapshot` atomically to `path`.
-pub fn save_snapshot(snapshot: &Arc<WorldSnapshot>, next_layer_id: u32, path: &Path) -> anyhow::Result<()> {
+pub fn save_snapshot(
+    snapshot: &Arc<WorldSnapshot>,
+    next_layer_id: u32,
+    path: &Path,
+) -> anyhow::Result<()> {
     let mut payload = Vec::new();
     encode_world(snapshot, next_layer_id, &mut payload);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    write_snapshot_file(path, snapshot.seq, &payload).with_context(|| format!("writing {}", path.display()))?;
+    write_snapshot_file(path, snapshot.seq, &payload)
+        .with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), seq = snapshot.seq, bytes = payload.len(), "snapshot written");
     Ok(())
 }
@@ -153,16 +175,26 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
     if !path.exists() {
         return Ok(0);
     }
-    let (seq, payload) = read_snapshot(path).with_context(|| format!("reading snapshot {}", path.display()))?;
-    let image = decode_world(&payload).with_context(|| format!("decoding snapshot {}", path.display()))?;
+    let (seq, payload) =
+        read_snapshot(path).with_context(|| format!("reading snapshot {}", path.display()))?;
+    let image =
+        decode_world(&payload).with_context(|| format!("decoding snapshot {}", path.display()))?;
     if image.seq != seq {
-        bail!("snapshot {} says seq {} outside and {} inside", path.display(), seq, image.seq);
+        bail!(
+            "snapshot {} says seq {} outside and {} inside",
+            path.display(),
+            seq,
+            image.seq
+        );
     }
     let applied = world.apply(image.restore);
     if let Err(e) = applied.result {
         bail!("snapshot {} does not apply: {e}", path.display());
     }
-    world.world.resource_mut::<systems::layer::LayerIndex>().next_id = image.next_layer_id;
+    world
+        .world
+        .resource_mut::<systems::layer::LayerIndex>()
+        .next_id = image.next_layer_id;
     world.set_seq(seq);
     world.update();
     Ok(seq)
@@ -170,7 +202,12 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
 
 /// Applies the buffer records of `scan` with seq in `(after, until]` to `world`, in order.
 /// Returns how many were applied. Each must land on its recorded seq.
-pub fn replay_records(world: &mut VoxelWorld, scan: &Scan, after: u64, until: Option<u64>) -> anyhow::Result<u64> {
+pub fn replay_records(
+    world: &mut VoxelWorld,
+    scan: &Scan,
+    after: u64,
+    until: Option<u64>,
+) -> anyhow::Result<u64> {
     let mut pending: Vec<u64> = Vec::new();
     let mut applied = 0;
     let mut flush = |world: &mut VoxelWorld, pending: &mut Vec<u64>| -> anyhow::Result<()> {
@@ -195,8 +232,9 @@ pub fn replay_records(world: &mut VoxelWorld, scan: &Scan, after: u64, until: Op
         }
         match record.kind {
             RecordKind::Buffer => {
-                let buffer = decode_buffer(record.payload)
-                    .with_context(|| format!("record seq {} at byte offset {offset}", record.seq))?;
+                let buffer = decode_buffer(record.payload).with_context(|| {
+                    format!("record seq {} at byte offset {offset}", record.seq)
+                })?;
                 world.submit(pending.len() as u64, buffer);
                 pending.push(record.seq);
                 if pending.len() >= REPLAY_GROUP {

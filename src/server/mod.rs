@@ -157,7 +157,11 @@ struct Server {
 impl Server {
     fn new(config: Config, handle_signals: bool) -> anyhow::Result<Server> {
         let mut world = VoxelWorld::new(world_settings(&config));
-        let persistence = if config.journal.enabled { Some(Persistence::open(&config, &mut world)?) } else { None };
+        let persistence = if config.journal.enabled {
+            Some(Persistence::open(&config, &mut world)?)
+        } else {
+            None
+        };
         let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut listener = UnixListener::from_std(std_listener);
         let poll = Poll::new()?;
