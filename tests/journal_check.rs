@@ -12,12 +12,21 @@ fn journal(count: u64) -> (Vec<u8>, Vec<u64>) {
     for seq in 1..=count {
         let payload = seq.to_le_bytes().repeat(3);
         writer
-            .append(&Record { kind: RecordKind::Buffer, seq, source: Source::Batch, payload: &payload })
+            .append(&Record {
+                kind: RecordKind::Buffer,
+                seq,
+                source: Source::Batch,
+                payload: &payload,
+            })
             .unwrap();
     }
     writer.commit().unwrap();
     let bytes = writer.into_storage().into_bytes();
-    let offsets = scan(&MemStorage::from_bytes(bytes.clone())).unwrap().records().map(|r| r.0).collect();
+    let offsets = scan(&MemStorage::from_bytes(bytes.clone()))
+        .unwrap()
+        .records()
+        .map(|r| r.0)
+        .collect();
     (bytes, offsets)
 }
 
@@ -48,7 +57,11 @@ fn check_and_repair_a_torn_tail() {
     assert_eq!(report.record_count, 11);
     assert_eq!(report.torn_tail.unwrap().offset, offsets[11]);
     assert_eq!(report.exit_code(), 0);
-    assert!(report.to_string().contains(&format!("torn tail:  yes, {} bytes at offset {}", cut as u64 - offsets[11], offsets[11])));
+    assert!(report.to_string().contains(&format!(
+        "torn tail:  yes, {} bytes at offset {}",
+        cut as u64 - offsets[11],
+        offsets[11]
+    )));
     let repaired = repair(&mut storage, RepairMode::TornTailOnly).unwrap();
     assert_eq!(repaired.truncated_to, Some(offsets[11]));
     assert_eq!(repaired.bytes_removed, cut as u64 - offsets[11]);
@@ -72,15 +85,25 @@ fn repair_cuts_mid_file_corruption_only_with_the_flag() {
     assert_eq!(corruption.bytes_after, bytes.len() as u64 - offsets[4]);
     assert_eq!(report.record_count, 4);
     assert_eq!(report.exit_code(), 1);
-    assert!(report.to_string().contains(&format!("corruption: at byte offset {}: checksum mismatch", offsets[4])));
+    assert!(report.to_string().contains(&format!(
+        "corruption: at byte offset {}: checksum mismatch",
+        offsets[4]
+    )));
 
     match repair(&mut storage, RepairMode::TornTailOnly) {
-        Err(RepairError::CorruptionNeedsFlag { offset, records_after }) => {
+        Err(RepairError::CorruptionNeedsFlag {
+            offset,
+            records_after,
+        }) => {
             assert_eq!((offset, records_after), (offsets[4], 7));
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(storage.bytes(), bytes.as_slice(), "refused repair changes nothing");
+    assert_eq!(
+        storage.bytes(),
+        bytes.as_slice(),
+        "refused repair changes nothing"
+    );
 
     let repaired = repair(&mut storage, RepairMode::TruncateCorruption).unwrap();
     assert_eq!(repaired.truncated_to, Some(offsets[4]));
@@ -103,5 +126,8 @@ fn check_and_repair_work_on_paths() {
     assert_eq!(std::fs::read(&path).unwrap(), &bytes[..offsets[2] as usize]);
     assert!(check_path(dir.path().join("missing")).is_err());
     assert!(repair_path(dir.path().join("missing"), RepairMode::TornTailOnly).is_err());
-    assert!(!dir.path().join("missing").exists(), "repair does not create files");
+    assert!(
+        !dir.path().join("missing").exists(),
+        "repair does not create files"
+    );
 }

@@ -9,7 +9,9 @@ use voxeld::journal::{
 
 fn payload(seq: u64) -> Vec<u8> {
     let len = (seq * 7 % 61) as usize;
-    (0..len).map(|i| (seq as u8).wrapping_mul(31).wrapping_add(i as u8)).collect()
+    (0..len)
+        .map(|i| (seq as u8).wrapping_mul(31).wrapping_add(i as u8))
+        .collect()
 }
 
 fn kind(seq: u64) -> RecordKind {
@@ -122,9 +124,11 @@ fn torn_group_commit_at_every_byte_recovers_the_previous_commit() {
     let (full, offsets) = journal(14, 10);
     let group_len = full.len() - base.len();
     for keep in 0..group_len {
-        let (mut writer, _) =
-            JournalWriter::open(FaultyStorage::new(MemStorage::from_bytes(base.clone())), FsyncPolicy::Always)
-                .unwrap();
+        let (mut writer, _) = JournalWriter::open(
+            FaultyStorage::new(MemStorage::from_bytes(base.clone())),
+            FsyncPolicy::Always,
+        )
+        .unwrap();
         for seq in 11..=14 {
             append_seq(&mut writer, seq);
         }
@@ -134,7 +138,8 @@ fn torn_group_commit_at_every_byte_recovers_the_previous_commit() {
         // The "crash": the disk holds what the torn write left, before any rollback ran.
         let mut disk = full[..base.len() + keep].to_vec();
         assert_eq!(&disk[..base.len()], base.as_slice());
-        let (writer, scan) = JournalWriter::open(MemStorage::from_bytes(disk.clone()), FsyncPolicy::Always).unwrap();
+        let (writer, scan) =
+            JournalWriter::open(MemStorage::from_bytes(disk.clone()), FsyncPolicy::Always).unwrap();
         let complete = offsets[10..]
             .iter()
             .chain(std::iter::once(&(full.len() as u64)))
@@ -252,8 +257,11 @@ fn a_torn_header_is_replaced_by_a_fresh_one() {
     let mut header = Vec::new();
     Header::new("voxeld test").encode(&mut header);
     for cut in 1..header.len() {
-        let (writer, scan) =
-            JournalWriter::open(MemStorage::from_bytes(header[..cut].to_vec()), FsyncPolicy::Always).unwrap();
+        let (writer, scan) = JournalWriter::open(
+            MemStorage::from_bytes(header[..cut].to_vec()),
+            FsyncPolicy::Always,
+        )
+        .unwrap();
         assert_eq!(scan.torn_tail().map(|t| t.offset), Some(0), "cut {cut}");
         let fresh = scan_ok(writer.storage().bytes().to_vec());
         assert_eq!(fresh.record_count(), 0);

@@ -30,7 +30,10 @@ fn ms(n: u64) -> Duration {
 #[test]
 fn a_commit_writes_all_pending_records_in_one_append_and_one_sync() {
     let mut writer = faulty(FsyncPolicy::Always);
-    let (appends, syncs) = (writer.storage().append_count(), writer.storage().sync_count());
+    let (appends, syncs) = (
+        writer.storage().append_count(),
+        writer.storage().sync_count(),
+    );
     for seq in 1..=50 {
         writer.append(&record(seq)).unwrap();
     }
@@ -40,7 +43,11 @@ fn a_commit_writes_all_pending_records_in_one_append_and_one_sync() {
     assert_eq!(writer.storage().append_count(), appends + 1);
     assert_eq!(writer.storage().sync_count(), syncs + 1);
     writer.commit().unwrap();
-    assert_eq!(writer.storage().append_count(), appends + 1, "empty commit writes nothing");
+    assert_eq!(
+        writer.storage().append_count(),
+        appends + 1,
+        "empty commit writes nothing"
+    );
     assert_eq!(scan(writer.storage()).unwrap().record_count(), 50);
 }
 
@@ -55,7 +62,11 @@ fn never_does_not_sync_and_always_syncs_every_commit() {
             writer.commit_at(t0 + ms(seq)).unwrap();
             assert!(!writer.tick_at(t0 + ms(10_000 * seq)).unwrap());
         }
-        assert_eq!(writer.storage().sync_count() - before, expected, "{policy:?}");
+        assert_eq!(
+            writer.storage().sync_count() - before,
+            expected,
+            "{policy:?}"
+        );
         assert_eq!(writer.is_dirty(), policy == FsyncPolicy::Never);
     }
 }
@@ -67,17 +78,27 @@ fn every_sec_syncs_at_most_once_a_second_and_tick_syncs_an_idle_dirty_journal() 
     let t0 = Instant::now();
     writer.append(&record(1)).unwrap();
     writer.commit_at(t0).unwrap();
-    assert_eq!(syncs(&writer), 1, "first commit: no sync yet, so one is due");
+    assert_eq!(
+        syncs(&writer),
+        1,
+        "first commit: no sync yet, so one is due"
+    );
     writer.append(&record(2)).unwrap();
     writer.commit_at(t0 + ms(300)).unwrap();
     assert_eq!(syncs(&writer), 1);
     assert!(writer.is_dirty());
     assert!(!writer.tick_at(t0 + ms(999)).unwrap());
     assert_eq!(syncs(&writer), 1);
-    assert!(writer.tick_at(t0 + ms(1000)).unwrap(), "idle journal synced after 1 s");
+    assert!(
+        writer.tick_at(t0 + ms(1000)).unwrap(),
+        "idle journal synced after 1 s"
+    );
     assert_eq!(syncs(&writer), 2);
     assert!(!writer.is_dirty());
-    assert!(!writer.tick_at(t0 + ms(5000)).unwrap(), "clean journal: nothing to sync");
+    assert!(
+        !writer.tick_at(t0 + ms(5000)).unwrap(),
+        "clean journal: nothing to sync"
+    );
     writer.append(&record(3)).unwrap();
     writer.commit_at(t0 + ms(1500)).unwrap();
     assert_eq!(syncs(&writer), 2, "last sync 0.5 s ago");
@@ -89,7 +110,11 @@ fn every_sec_syncs_at_most_once_a_second_and_tick_syncs_an_idle_dirty_journal() 
         writer.commit_at(t0 + ms(2001 + i * 9)).unwrap();
         writer.tick_at(t0 + ms(2001 + i * 9)).unwrap();
     }
-    assert_eq!(syncs(&writer), 3, "100 commits within the second share no sync");
+    assert_eq!(
+        syncs(&writer),
+        3,
+        "100 commits within the second share no sync"
+    );
     writer.sync_at(t0 + ms(2950)).unwrap();
     assert_eq!(syncs(&writer), 4, "explicit sync for shutdown");
 }
@@ -108,7 +133,11 @@ fn a_failed_append_returns_the_error_leaves_the_storage_unchanged_and_the_writer
     assert_eq!(writer.storage().inner().bytes().len(), len);
     assert_eq!(writer.len(), len as u64);
     assert_eq!(writer.pending_count(), 0);
-    assert_eq!(writer.next_seq(), Some(2), "the failed records' seqs are free again");
+    assert_eq!(
+        writer.next_seq(),
+        Some(2),
+        "the failed records' seqs are free again"
+    );
     writer.append(&record(2)).unwrap();
     writer.commit().unwrap();
     let scan = scan(writer.storage()).unwrap();
@@ -158,7 +187,10 @@ fn a_failed_tick_sync_keeps_acknowledged_records_and_retries() {
     writer.commit_at(t0 + ms(100)).unwrap();
     let next = writer.storage().sync_count();
     writer.storage_mut().fail_sync_at(next);
-    assert!(matches!(writer.tick_at(t0 + ms(1100)), Err(CommitError::Sync(_))));
+    assert!(matches!(
+        writer.tick_at(t0 + ms(1100)),
+        Err(CommitError::Sync(_))
+    ));
     assert!(writer.is_dirty());
     assert_eq!(scan(writer.storage()).unwrap().record_count(), 2);
     assert!(writer.tick_at(t0 + ms(1200)).unwrap());
@@ -179,7 +211,11 @@ fn a_failed_rollback_truncate_blocks_writes_until_it_succeeds() {
     assert_eq!(writer.storage().inner().bytes().len() as u64, len + 5);
     writer.append(&record(2)).unwrap();
     assert!(matches!(writer.commit(), Err(CommitError::Write(_))));
-    assert_eq!(writer.storage().inner().bytes().len() as u64, len + 5, "nothing written after garbage");
+    assert_eq!(
+        writer.storage().inner().bytes().len() as u64,
+        len + 5,
+        "nothing written after garbage"
+    );
     writer.storage_mut().fail_truncate(false);
     writer.append(&record(2)).unwrap();
     writer.commit().unwrap();
@@ -192,17 +228,29 @@ fn append_rejects_out_of_order_seqs_and_oversized_payloads() {
     writer.append(&record(10)).unwrap();
     assert_eq!(
         writer.append(&record(12)),
-        Err(AppendError::Seq { expected: 11, found: 12 })
+        Err(AppendError::Seq {
+            expected: 11,
+            found: 12
+        })
     );
     assert_eq!(
         writer.append(&record(10)),
-        Err(AppendError::Seq { expected: 11, found: 10 })
+        Err(AppendError::Seq {
+            expected: 11,
+            found: 10
+        })
     );
     let big = vec![0; MAX_PAYLOAD_LEN + 1];
-    let oversized = Record { payload: &big, ..record(11) };
+    let oversized = Record {
+        payload: &big,
+        ..record(11)
+    };
     assert_eq!(
         writer.append(&oversized),
-        Err(AppendError::TooLarge { len: MAX_PAYLOAD_LEN + 1, limit: MAX_PAYLOAD_LEN })
+        Err(AppendError::TooLarge {
+            len: MAX_PAYLOAD_LEN + 1,
+            limit: MAX_PAYLOAD_LEN
+        })
     );
     assert_eq!(writer.pending_count(), 1);
     writer.append(&record(11)).unwrap();
@@ -219,6 +267,10 @@ fn fsync_policy_reads_from_config_names() {
     let config: Config = ron::from_str("(fsync: [always, every_sec, never])").unwrap();
     assert_eq!(
         config.fsync,
-        [FsyncPolicy::Always, FsyncPolicy::EverySec, FsyncPolicy::Never]
+        [
+            FsyncPolicy::Always,
+            FsyncPolicy::EverySec,
+            FsyncPolicy::Never
+        ]
     );
 }

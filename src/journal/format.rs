@@ -130,7 +130,11 @@ pub enum RecordFault {
     /// The body would end at `end`, past the end of the data.
     PastEnd { end: u64 },
     /// The stored checksum does not match the body; `end` is the record's declared end.
-    Checksum { stored: u32, computed: u32, end: u64 },
+    Checksum {
+        stored: u32,
+        computed: u32,
+        end: u64,
+    },
     /// The checksum matches but the kind byte is unknown.
     Kind(u8),
     /// The checksum matches but the source byte is unknown.
@@ -341,7 +345,10 @@ mod tests {
         assert_eq!(Header::decode(&out).unwrap(), (header, out.len()));
         assert_eq!(Header::decode(&out[..10]), Err(HeaderError::Incomplete));
         assert_eq!(Header::decode(b"VOXJ"), Err(HeaderError::Incomplete));
-        assert_eq!(Header::decode(b"NOTAJOURNAL....."), Err(HeaderError::BadMagic));
+        assert_eq!(
+            Header::decode(b"NOTAJOURNAL....."),
+            Err(HeaderError::BadMagic)
+        );
         let mut bad = out.clone();
         bad[20] ^= 1;
         assert_eq!(Header::decode(&bad), Err(HeaderError::Checksum));

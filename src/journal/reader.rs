@@ -327,7 +327,5 @@ pub(crate) fn valid_record_len(bytes: &[u8], at: usize) -> Option<usize> {
     {
         return None;
     }
-    decode_record(bytes, at)
-        .ok()
-        .map(|(_, next)| next - at)
+    decode_record(bytes, at).ok().map(|(_, next)| next - at)
 }

@@ -24,8 +24,9 @@ pub trait JournalStorage: Send {
 
     /// Reads the whole storage into memory (recovery scans it in one pass).
     fn read_all(&self) -> io::Result<Vec<u8>> {
-        let len = usize::try_from(self.len()?)
-            .map_err(|_| io::Error::new(io::ErrorKind::OutOfMemory, "journal larger than memory"))?;
+        let len = usize::try_from(self.len()?).map_err(|_| {
+            io::Error::new(io::ErrorKind::OutOfMemory, "journal larger than memory")
+        })?;
         let mut buf = vec![0; len];
         self.read_at(0, &mut buf)?;
         Ok(buf)
@@ -209,7 +210,10 @@ impl JournalStorage for MemStorage {
 }
 
 fn eof() -> io::Error {
-    io::Error::new(io::ErrorKind::UnexpectedEof, "read past end of journal storage")
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "read past end of journal storage",
+    )
 }
 
 /// Wraps a storage and makes chosen calls fail, for crash and error-path tests.
