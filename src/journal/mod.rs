@@ -28,10 +28,10 @@
 //!
 //! # Code map
 //! - [`storage`]: the file operations behind a trait; file, memory and fault-injecting backends.
-//! - [`format`]: header and record encoding (see `docs/journal-format.md`).
+//! - [`format`](mod@format): header and record encoding (see `docs/journal-format.md`).
 //! - [`writer`]: buffered appends, group commit, fsync policies, rollback of failed writes.
 //! - [`reader`]: scanning and verification; torn tail versus mid-file corruption.
-//! - [`check`]: `voxeld journal check` / `repair`.
+//! - [`check`](mod@check): `voxeld journal check` / `repair`.
 //! - [`snapshot_file`]: the checksummed whole-world snapshot container.
 //!
 //! **Architecture invariant:** records carry opaque payload bytes; nothing here knows the world.
