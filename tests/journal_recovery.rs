@@ -401,3 +401,33 @@ fn records_after_a_snapshot_seq_is_the_tail_to_replay() {
     assert_eq!(scan.records_after(6).unwrap().count(), 1);
     assert_eq!(scan_ok(Vec::new()).records_after(9).unwrap().count(), 0);
 }
+
+#[test]
+fn a_torn_write_to_a_real_file_is_cut_on_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.vxj");
+    let storage = FaultyStorage::new(FileStorage::open(&path).unwrap());
+    let (mut writer, _) = JournalWriter::open(storage, FsyncPolicy::Always).unwrap();
+    for seq in 1..=10 {
+        append_seq(&mut writer, seq);
+    }
+    writer.commit().unwrap();
+    let good_len = writer.len();
+    for seq in 11..=13 {
+        append_seq(&mut writer, seq);
+    }
+    let next = writer.storage().append_count();
+    writer.storage_mut().tear_append_at(next, 30);
+    writer.storage_mut().fail_truncate(true);
+    assert!(writer.commit().is_err());
+    drop(writer);
+    assert!(std::fs::metadata(&path).unwrap().len() > good_len);
+
+    let (mut writer, scan) = JournalWriter::open_path(&path, FsyncPolicy::Always).unwrap();
+    assert_eq!(scan.seq_range(), Some(1..=10));
+    assert_eq!(scan.torn_tail().unwrap().offset, good_len);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), good_len);
+    append_seq(&mut writer, 11);
+    writer.commit().unwrap();
+    assert_records(&FileStorage::open_read_only(&path).unwrap(), 11);
+}
