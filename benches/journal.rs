@@ -89,6 +89,30 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // What group commit saves: one record per commit, each commit paying a real fsync.
+    let mut group = c.benchmark_group("journal_fsync");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1));
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, _) =
+        JournalWriter::open_path(dir.path().join("j"), FsyncPolicy::Always).unwrap();
+    let mut seq = 0;
+    group.bench_function("commit_one_record_always", |b| {
+        b.iter(|| {
+            seq += 1;
+            writer
+                .append(&Record {
+                    kind: RecordKind::Buffer,
+                    seq,
+                    source: Source::Rpc,
+                    payload: &PAYLOAD,
+                })
+                .unwrap();
+            writer.commit().unwrap();
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -15,12 +15,23 @@
 //! assert_eq!(scan.seq_range(), Some(1..=3));
 //! ```
 //!
+//! # Start-up
+//! 1. [`snapshot_file::list_snapshots`]: take the newest snapshot that
+//!    [`snapshot_file::read_snapshot`] accepts (or an empty world at seq 0).
+//! 2. [`JournalWriter::open`]: verify the journal, cut a torn tail, refuse mid-file corruption.
+//! 3. Replay [`Scan::records_after`] the snapshot's seq, then append from
+//!    [`JournalWriter::next_seq`].
+//!
+//! A crash can leave, besides every acknowledged record, a prefix of the commit that was being
+//! written when it happened (records whose replies were never sent); each record is one whole
+//! command buffer, so no buffer is ever half applied.
+//!
 //! # Code map
 //! - [`storage`]: the file operations behind a trait; file, memory and fault-injecting backends.
-//! - [`format`]: header and record encoding (see `docs/journal-format.md`).
+//! - [`format`](mod@format): header and record encoding (see `docs/journal-format.md`).
 //! - [`writer`]: buffered appends, group commit, fsync policies, rollback of failed writes.
 //! - [`reader`]: scanning and verification; torn tail versus mid-file corruption.
-//! - [`check`]: `voxeld journal check` / `repair`.
+//! - [`check`](mod@check): `voxeld journal check` / `repair`.
 //! - [`snapshot_file`]: the checksummed whole-world snapshot container.
 //!
 //! **Architecture invariant:** records carry opaque payload bytes; nothing here knows the world.

@@ -152,6 +152,26 @@ impl Scan {
         }
     }
 
+    /// The records with `seq` greater than `seq`: the journal tail to replay on top of a
+    /// snapshot covering `seq`. `None` when records are missing in between (the journal's
+    /// first `seq` is above `seq + 1`), so start-up cannot reach a consistent world.
+    pub fn records_after(&self, seq: u64) -> Option<Records<'_>> {
+        let mut records = self.records();
+        match self.seq_range {
+            None => return Some(records),
+            Some((first, _)) if first > seq.saturating_add(1) => return None,
+            Some((first, _)) if first > seq => return Some(records),
+            Some(_) => {}
+        }
+        while let Some((_, record)) = records.clone().next() {
+            if record.seq > seq {
+                break;
+            }
+            records.next();
+        }
+        Some(records)
+    }
+
     /// Number of valid records.
     pub fn record_count(&self) -> u64 {
         self.record_count

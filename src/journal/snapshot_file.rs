@@ -164,7 +164,7 @@ pub fn list_snapshots(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
         };
         found.push((seq, entry.path()));
     }
-    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    found.sort_by_key(|s| std::cmp::Reverse(s.0));
     Ok(found)
 }
 

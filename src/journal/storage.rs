@@ -90,9 +90,16 @@ impl JournalStorage for FileStorage {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
-        let mut file = &self.file;
-        file.seek(SeekFrom::Start(offset))?;
-        file.read_exact(buf)
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+        }
+        #[cfg(not(unix))]
+        {
+            let mut file = &self.file;
+            file.seek(SeekFrom::Start(offset))?;
+            file.read_exact(buf)
+        }
     }
 
     fn read_all(&self) -> io::Result<Vec<u8>> {
@@ -221,7 +228,9 @@ fn eof() -> io::Error {
 /// Calls are counted from 0 over the wrapper's life: `fail_append_at(n)` makes the call whose
 /// index is `n` fail (use [`FaultyStorage::append_count`] to target the next one). A failed append
 /// writes nothing; a torn append writes only the first `keep` bytes and then fails, as a crash
-/// in the middle of `write(2)` would leave the file.
+/// in the middle of `write(2)` would leave the file. To simulate the process dying right there,
+/// also make truncates fail (so the writer's rollback cannot clean up) and reopen the journal
+/// from [`FaultyStorage::into_inner`].
 #[derive(Debug, Default)]
 pub struct FaultyStorage<S> {
     /// The storage that plays the disk.
