@@ -54,7 +54,7 @@ pub fn status(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, RpcError
         "uptime_ms": ctx.started.elapsed().as_millis() as u64,
         "connections": ctx.facts.connections,
         "requests": ctx.facts.requests,
-        "scripts": ctx.facts.scripts.clone().unwrap_or(Value::Null),
+        "scripts": ctx.facts.scripts.map_or(Value::Null, |p| serde_json::to_value(p.stats()).unwrap_or(Value::Null)),
     })))
 }
 

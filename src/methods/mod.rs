@@ -20,6 +20,8 @@ use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Sou
 
 use crate::codec::encode_buffer;
 use crate::rpc::{Params, RpcError};
+use crate::script_host::WorldHost;
+use crate::scripting::ScriptPool;
 
 pub use housekeeping::METHODS;
 
@@ -50,14 +52,14 @@ impl Recorder for NoJournal {
 }
 
 /// Facts about the server that status methods report.
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct ServerFacts {
+#[derive(Clone, Copy, Default)]
+pub struct ServerFacts<'a> {
     /// Open connections.
     pub connections: usize,
     /// Requests answered since start.
     pub requests: u64,
-    /// Script pool statistics, when there is a pool.
-    pub scripts: Option<Value>,
+    /// The script pool, asked for its statistics only by the status methods.
+    pub scripts: Option<&'a ScriptPool<WorldHost>>,
 }
 
 /// What a method works with.
@@ -69,7 +71,7 @@ pub struct Ctx<'a> {
     /// When the server started.
     pub started: Instant,
     /// Live figures for the status methods.
-    pub facts: ServerFacts,
+    pub facts: ServerFacts<'a>,
     /// Flood fills without explicit bounds stay within this many voxels.
     pub flood_fill_limit: u64,
 }

@@ -397,7 +397,7 @@ impl Server {
             facts: ServerFacts {
                 connections: self.connections.len() + 1,
                 requests: self.requests,
-                scripts: None,
+                scripts: self.pool.as_ref(),
             },
             flood_fill_limit: self.config.world.flood_fill_limit,
         }

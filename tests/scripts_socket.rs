@@ -1,0 +1,356 @@
+//! `goxel.execute_script` over a real socket: limits, errors, concurrency, queue capacity,
+//! atomic commits, the path sandbox and the example scripts in `assets/scripts/`.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::TestServer;
+
+fn run(c: &mut support::Client, script: &str, extra: Value) -> Value {
+    let mut params = json!({ "script": script });
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            params[k] = v;
+        }
+    }
+    c.call("goxel.execute_script", params)
+}
+
+#[test]
+fn success_reply_is_the_seeds_plus_result_logs_and_counts() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let r = run(
+        &mut c,
+        "console.log('hi', 1+1); goxel.addVoxel(1,2,3,[9,8,7,255]); ({a: [1, 'x'], b: null})",
+        json!({}),
+    );
+    let r = &r["result"];
+    assert_eq!(r["success"], true);
+    assert_eq!(r["code"], 0);
+    assert_eq!(r["message"], "Script executed successfully");
+    assert_eq!(r["result"], json!({"a": [1, "x"], "b": null}));
+    assert_eq!(r["logs"][0]["message"], "hi 2");
+    assert_eq!(r["edit_count"], 1);
+    assert!(r["duration_ms"].as_f64().unwrap() >= 0.0);
+    let v = c.result("goxel.get_voxel", json!({"x":1,"y":2,"z":3}));
+    assert_eq!(v["color"], json!([9, 8, 7, 255]));
+}
+
+#[test]
+fn a_runaway_script_times_out_promptly_and_the_next_one_runs() {
+    let server = TestServer::start_with(|c| c.scripts.workers = 1);
+    let mut c = server.client();
+    let start = Instant::now();
+    let r = run(&mut c, "while(true){}", json!({"timeout_ms": 200}));
+    let elapsed = start.elapsed();
+    assert_eq!(r["error"]["code"], -32603, "{r}");
+    assert_eq!(r["error"]["message"], "Script execution timeout");
+    assert!(
+        elapsed < Duration::from_millis(250) + Duration::from_millis(150),
+        "took {elapsed:?}"
+    );
+    assert!(elapsed >= Duration::from_millis(200), "took {elapsed:?}");
+    // The single worker is healthy: the next script runs normally and quickly.
+    let start = Instant::now();
+    let r = run(&mut c, "6*7", json!({}));
+    assert_eq!(r["result"]["result"], 42, "{r}");
+    assert!(start.elapsed() < Duration::from_millis(100));
+}
+
+#[test]
+fn each_limit_and_error_has_its_own_reply_and_changes_nothing() {
+    let server = TestServer::start_with(|c| {
+        c.scripts.workers = 1;
+        c.scripts.max_edits = 1000;
+        c.scripts.memory_limit_bytes = 32 << 20;
+    });
+    let mut c = server.client();
+    c.result(
+        "goxel.add_voxel",
+        json!({"x":0,"y":0,"z":0,"color":[1,1,1,255]}),
+    );
+    let hash = c.result("goxel.get_status", Value::Null)["world_hash"].clone();
+    let cases: &[(&str, i64, &str)] = &[
+        (
+            "goxel.addVoxel(5,5,5,[1,2,3,255]); let a=[]; while(true) a.push(new Array(1e6).fill(1))",
+            -32021,
+            "memory",
+        ),
+        (
+            "goxel.addVoxel(5,5,5,[1,2,3,255]); function f(){return f()+1} f()",
+            -32022,
+            "stack",
+        ),
+        (
+            "for (let i=0;;i++) goxel.addVoxel(i,0,1,[1,2,3,255])",
+            -32023,
+            "edit",
+        ),
+        (
+            "try { for (let i=0;;i++) goxel.addVoxel(i,0,1,[1,2,3,255]) } catch (e) {} 'caught'",
+            -32023,
+            "edit",
+        ),
+        (
+            "goxel.addVoxel(5,5,5,[1,2,3,255]);\nlet x = ;",
+            -32020,
+            "SyntaxError",
+        ),
+        (
+            "goxel.addVoxel(5,5,5,[1,2,3,255]);\n  throw new RangeError('boom')",
+            -32020,
+            "boom",
+        ),
+        ("goxel.addVoxel(5,5,5,[300,0,0,255])", -32020, "color"),
+    ];
+    for (script, code, word) in cases {
+        let r = run(&mut c, script, json!({"name": "case.js"}));
+        let e = &r["error"];
+        assert_eq!(e["code"], *code, "{script}: {r}");
+        assert!(e.to_string().contains(word), "{script}: {r}");
+        assert!(e["data"]["logs"].is_array(), "{script}: {r}");
+    }
+    // A thrown error carries name, message, line and column.
+    let r = run(
+        &mut c,
+        "console.log('before');\n  throw new RangeError('boom')",
+        json!({"name": "t.js"}),
+    );
+    let d = &r["error"]["data"];
+    assert_eq!(d["name"], "RangeError");
+    assert_eq!(d["message"], "boom");
+    assert_eq!(d["line"], 2);
+    assert!(d["column"].as_u64().unwrap() >= 1);
+    assert_eq!(d["logs"][0]["message"], "before");
+    // None of the failed scripts left an edit behind.
+    assert_eq!(
+        c.result("goxel.get_status", Value::Null)["world_hash"],
+        hash
+    );
+    assert_eq!(
+        c.result("goxel.get_voxel", json!({"x":5,"y":5,"z":5}))["exists"],
+        false
+    );
+    // And the worker is still healthy.
+    assert_eq!(run(&mut c, "1+1", json!({}))["result"]["result"], 2);
+}
+
+#[test]
+fn bad_params_are_refused_naming_the_field() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    for (params, field) in [
+        (json!({}), "script"),
+        (json!({"script": "1", "path": "a.js"}), "script"),
+        (json!({"script": 5}), "script"),
+        (json!({"script": "1", "timeout_ms": 0}), "timeout_ms"),
+        (json!({"script": "1", "timeout_ms": 300001}), "timeout_ms"),
+        (json!({"script": "1", "timeout_ms": "x"}), "timeout_ms"),
+        (json!({"path": "/etc/passwd"}), "path"),
+        (json!({"path": "../x.js"}), "path"),
+    ] {
+        let e = c.error("goxel.execute_script", params.clone());
+        assert_eq!(e["code"], -32602, "{params}: {e}");
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("'{field}'")),
+            "{params}: {e}"
+        );
+    }
+}
+
+#[test]
+fn heavy_scripts_run_in_parallel_and_other_methods_keep_answering() {
+    let server = TestServer::start_with(|c| c.scripts.workers = 4);
+    let heavy = "let s = 0; const end = Date.now() + 300; while (Date.now() < end) { s++ } s > 0";
+    let started = Instant::now();
+    let handles: Vec<_> = (0..5)
+        .map(|_| {
+            let mut c = server.client();
+            std::thread::spawn(move || {
+                let r = run(&mut c, heavy, json!({}));
+                assert_eq!(r["result"]["result"], true, "{r}");
+                Instant::now()
+            })
+        })
+        .collect();
+    // While they run, reads and edits answer at once.
+    let mut c = server.client();
+    std::thread::sleep(Duration::from_millis(50));
+    let t = Instant::now();
+    for i in 0..50 {
+        c.result(
+            "goxel.add_voxel",
+            json!({"x": i, "y": 0, "z": 0, "color": [1, 2, 3, 255]}),
+        );
+        c.result("goxel.get_voxel", json!({"x": i, "y": 0, "z": 0}));
+    }
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "100 requests took {:?} while scripts ran",
+        t.elapsed()
+    );
+    let ends: Vec<Instant> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let total = ends.iter().max().unwrap().duration_since(started);
+    // Five 300 ms scripts on four workers: two rounds (~600 ms), not five (1.5 s).
+    assert!(
+        total < Duration::from_millis(1200),
+        "5 scripts took {total:?}"
+    );
+}
+
+#[test]
+fn a_full_queue_refuses_only_what_is_beyond_capacity() {
+    let server = TestServer::start_with(|c| {
+        c.scripts.workers = 2;
+        c.scripts.queue_capacity = 100;
+    });
+    // Occupy both workers, so everything else queues.
+    let mut blockers: Vec<_> = (0..2).map(|_| server.client()).collect();
+    for b in &mut blockers {
+        b.send_line(r#"{"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"const e=Date.now()+400; while(Date.now()<e){}"},"id":0}"#);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    // 150 scripts at once on one connection (pipelined).
+    let mut stream = UnixStream::connect(&server.socket).unwrap();
+    let mut lines = String::new();
+    for i in 0..150 {
+        lines.push_str(&format!(
+            r#"{{"jsonrpc":"2.0","method":"goxel.execute_script","params":{{"script":"goxel.addVoxel({i},7,7,[1,1,1,255]); {i}"}},"id":{i}}}"#
+        ));
+        lines.push('\n');
+    }
+    stream.write_all(lines.as_bytes()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    let (mut ok, mut refused) = (Vec::new(), Vec::new());
+    for _ in 0..150 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let id = v["id"].as_u64().unwrap();
+        if v.get("error").is_some() {
+            assert_eq!(v["error"]["code"], -32000, "{v}");
+            assert_eq!(v["error"]["message"], "worker pool exhausted");
+            assert_eq!(v["error"]["data"]["queue_capacity"], 100);
+            refused.push(id);
+        } else {
+            assert_eq!(v["result"]["result"], id, "{v}");
+            ok.push(id);
+        }
+    }
+    assert_eq!(ok.len(), 100);
+    assert_eq!(
+        refused,
+        (100..150).collect::<Vec<_>>(),
+        "only those beyond capacity are refused"
+    );
+    let mut c = server.client();
+    for id in ok {
+        assert_eq!(
+            c.result("goxel.get_voxel", json!({"x": id, "y": 7, "z": 7}))["exists"],
+            true
+        );
+    }
+    let status = c.result("goxel.get_status", Value::Null);
+    assert_eq!(status["scripts"]["workers"], 2, "{status}");
+}
+
+#[test]
+fn accepted_work_commits_even_if_the_client_disconnects() {
+    let server = TestServer::start();
+    {
+        let mut c = server.client();
+        c.send_line(r#"{"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"const e=Date.now()+100; while(Date.now()<e){} goxel.addVoxel(3,3,3,[5,5,5,255])"},"id":1}"#);
+    }
+    let mut c = server.client();
+    assert!(support::eventually(Duration::from_secs(5), || {
+        c.result("goxel.get_voxel", json!({"x":3,"y":3,"z":3}))["exists"] == true
+    }));
+}
+
+#[test]
+fn scripts_see_their_snapshot_plus_their_own_edits_and_are_seeded() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    c.result(
+        "goxel.add_voxel",
+        json!({"x":0,"y":0,"z":0,"color":[10,20,30,255]}),
+    );
+    let r = run(
+        &mut c,
+        "const before = goxel.getVoxel(0,0,0); goxel.removeVoxel(0,0,0); goxel.addVoxel(1,0,0,'#ff0000'); [before, goxel.getVoxel(0,0,0), goxel.getVoxel(1,0,0), goxel.getVoxelCount()]",
+        json!({}),
+    );
+    assert_eq!(
+        r["result"]["result"],
+        json!([[10, 20, 30, 255], null, [255, 0, 0, 255], 1])
+    );
+    let a = run(&mut c, "[Math.random(), Math.random()]", json!({"seed": 7}));
+    let b = run(&mut c, "[Math.random(), Math.random()]", json!({"seed": 7}));
+    let d = run(&mut c, "[Math.random(), Math.random()]", json!({"seed": 8}));
+    assert_eq!(a["result"]["result"], b["result"]["result"]);
+    assert_ne!(a["result"]["result"], d["result"]["result"]);
+    // No globals leak between scripts.
+    run(&mut c, "globalThis.leak = 1", json!({}));
+    assert_eq!(
+        run(&mut c, "typeof leak", json!({}))["result"]["result"],
+        "undefined"
+    );
+    // No file, module or network access.
+    assert_eq!(
+        run(
+            &mut c,
+            "[typeof require, typeof std, typeof os, typeof fetch, typeof XMLHttpRequest].join()",
+            json!({})
+        )["result"]["result"],
+        "undefined,undefined,undefined,undefined,undefined"
+    );
+    let r = run(&mut c, "import('os')", json!({}));
+    assert!(
+        r.get("error").is_some()
+            || r["result"]["result"].is_null()
+            || r["result"]["result"].is_object(),
+        "{r}"
+    );
+}
+
+#[test]
+fn example_scripts_run_from_the_script_directory() {
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scripts");
+    let dir = assets.clone();
+    let server = TestServer::start_with(move |c| c.scripts.script_dirs = vec![dir]);
+    let mut c = server.client();
+    let r = c.result("goxel.execute_script", json!({"path": "create_cube.js"}));
+    assert_eq!(r["edit_count"], 125);
+    assert_eq!(r["logs"][0]["message"], "Created 5x5x5 red cube");
+    let r = c.result(
+        "goxel.execute_script",
+        json!({"path": "terrain.js", "seed": 1}),
+    );
+    assert_eq!(r["result"]["columns"], 1024);
+    let r2 = c.result(
+        "goxel.execute_script",
+        json!({"path": assets.join("terrain.js").to_str().unwrap(), "seed": 1}),
+    );
+    assert_eq!(
+        r["edit_count"], r2["edit_count"],
+        "seeded terrain is reproducible"
+    );
+    let r = c.result("goxel.execute_script", json!({"path": "snowman.js"}));
+    assert_eq!(r["result"], json!([255, 136, 0, 255]));
+    let r = c.result("goxel.execute_script", json!({"path": "checkerboard.js"}));
+    assert_eq!(r["result"], 128);
+    // Escapes are refused.
+    let e = c.error("goxel.execute_script", json!({"path": "../../Cargo.toml"}));
+    assert_eq!(e["code"], -32602);
+}
