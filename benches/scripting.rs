@@ -64,7 +64,9 @@ impl ScriptHost for CountHost {
 const EDITS: u64 = 100_000;
 
 fn add_voxel_source(color: &str) -> String {
-    format!("for (let i = 0; i < {EDITS}; i++) goxel.addVoxel(i & 63, (i >> 6) & 63, i >> 12, {color});")
+    format!(
+        "for (let i = 0; i < {EDITS}; i++) goxel.addVoxel(i & 63, (i >> 6) & 63, i >> 12, {color});"
+    )
 }
 
 fn count_job(source: &str) -> ScriptJob<CountHost> {
