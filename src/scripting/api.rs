@@ -14,7 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use rquickjs::function::Rest;
-use rquickjs::{Array, Ctx, Exception, Function, Object, TypedArray, Value};
+use rquickjs::{Array, Ctx, Exception, Function, Object, Value};
 
 use super::host::{HostError, Rgba, ScriptHost};
 use super::job::{LogLevel, LogLine, ScriptError, ScriptLimits};
@@ -148,15 +148,13 @@ pub(crate) fn seed_from_source(source: &str) -> u64 {
 }
 
 /// Installs `goxel`, `console` and `Math.random` into `ctx` and removes what a sandbox must not
-/// offer. Returns the function that applies queued `addVoxel` edits; the worker calls it when
-/// the script ends.
+/// offer.
 pub(crate) fn install<'js, H: ScriptHost>(
     ctx: &Ctx<'js>,
     state: &Rc<ScriptState<H>>,
-) -> rquickjs::Result<Function<'js>> {
+) -> rquickjs::Result<()> {
     let globals = ctx.globals();
-    let (goxel, flush) = goxel_object(ctx, state)?;
-    globals.set("goxel", goxel)?;
+    globals.set("goxel", goxel_object(ctx, state)?)?;
     globals.set("console", console_object(ctx, state)?)?;
 
     let math: Object<'js> = globals.get("Math")?;
@@ -170,85 +168,53 @@ pub(crate) fn install<'js, H: ScriptHost>(
     if let Ok(atomics) = globals.get::<_, Object<'js>>("Atomics") {
         atomics.remove("wait")?;
     }
-    Ok(flush)
+    Ok(())
 }
 
-/// Builds `goxel.addVoxel` and the batch `flush`; evaluates to a factory function.
+/// Builds `goxel.addVoxel` around the two natives; evaluates to a factory function.
 ///
 /// Each argument rquickjs hands to a native costs a value and a context reference, so the
-/// common case (integer coordinates, `[r,g,b(,a)]` with valid components) is validated in
-/// JavaScript and appended to a private `Int32Array`; Rust applies the batch when it is full and
-/// before any other `goxel` call or the end of the script, so edit order is preserved. Anything
-/// else flushes and goes to the general native, which reports errors where they happen.
-const ADD_VOXEL_WRAPPER: &str = "(function (applyBatch, addAny) {
+/// wrapper validates `[r,g,b(,a)]` in JavaScript and packs it into one integer; anything else
+/// (strings, objects, bad components) goes to the general native, which reports the error.
+const ADD_VOXEL_WRAPPER: &str = "(function (addPacked, addAny) {
     'use strict';
     const isArray = Array.isArray;
-    const CAP = 1024;
-    const buf = new Int32Array(CAP * 4);
-    let n = 0;
-    function flush() {
-        if (n > 0) { const k = n; n = 0; applyBatch(buf, k); }
-    }
-    function addVoxel(x, y, z, c) {
-        if ((x | 0) === x && (y | 0) === y && (z | 0) === z && isArray(c)) {
-            const len = c.length;
-            if (len === 4 || len === 3) {
-                const r = c[0], g = c[1], b = c[2], a = len === 4 ? c[3] : 255;
+    return function addVoxel(x, y, z, c) {
+        if (isArray(c)) {
+            const n = c.length;
+            if (n === 4 || n === 3) {
+                const r = c[0], g = c[1], b = c[2], a = n === 4 ? c[3] : 255;
                 if ((r & 255) === r && (g & 255) === g && (b & 255) === b && (a & 255) === a) {
-                    const i = n * 4;
-                    buf[i] = x; buf[i + 1] = y; buf[i + 2] = z;
-                    buf[i + 3] = (r << 24) | (g << 16) | (b << 8) | a;
-                    if (++n === CAP) flush();
-                    return;
+                    return addPacked(x, y, z, (r << 24) | (g << 16) | (b << 8) | a);
                 }
             }
         }
-        flush();
         return addAny(x, y, z, c);
-    }
-    return [addVoxel, flush];
+    };
 })";
-
-/// Wraps every other `goxel` native so queued `addVoxel` edits are applied first.
-const FLUSH_FIRST: &str = "(function (flush, goxel) {
-    'use strict';
-    for (const key of Object.keys(goxel)) {
-        if (key === 'addVoxel') continue;
-        const f = goxel[key];
-        goxel[key] = { [key](...args) { flush(); return f(...args); } }[key];
-    }
-})";
-
-/// Copies the first `n` packed edits out of the batch buffer.
-// The only unsafe code in the crate, for a measured reason: reading the batch element by element
-// through property access costs more than the edit itself (see benches/scripting.rs).
-#[allow(unsafe_code)]
-fn batch_copy(buf: &TypedArray<'_, i32>, n: usize) -> Vec<i32> {
-    // SAFETY: the slice is copied before any JavaScript runs again, so the engine cannot
-    // write to, detach or resize the buffer while it is borrowed.
-    let all = unsafe { buf.as_slice() };
-    all[..(n * 4).min(all.len())].to_vec()
-}
 
 fn goxel_object<'js, H: ScriptHost>(
     ctx: &Ctx<'js>,
     state: &Rc<ScriptState<H>>,
-) -> rquickjs::Result<(Object<'js>, Function<'js>)> {
+) -> rquickjs::Result<Object<'js>> {
     let goxel = Object::new(ctx.clone())?;
 
     // The hot path. Reading array elements from Rust costs a property lookup each, so a small
     // JavaScript wrapper unpacks `[r,g,b(,a)]` with the interpreter's fast array access and
     // passes plain numbers; every other colour form goes to the general native.
     let s = state.clone();
-    let apply_batch = Function::new(
+    let add_packed = Function::new(
         ctx.clone(),
-        move |ctx: Ctx<'js>, buf: TypedArray<'js, i32>, n: usize| -> rquickjs::Result<()> {
-            let batch = batch_copy(&buf, n);
-            for e in batch.chunks_exact(4) {
-                let c = (e[3] as u32).to_be_bytes();
-                s.edit(&ctx, |h| h.add_voxel([e[0], e[1], e[2]], c))?;
-            }
-            Ok(())
+        move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>, rgba: Value<'js>| {
+            let p = position(&ctx, &x, &y, &z)?;
+            // The wrapper only calls this with a validated `r<<24 | g<<16 | b<<8 | a`.
+            let Some(packed) = rgba.as_int() else {
+                return Err(Exception::throw_type(
+                    &ctx,
+                    "color must be a packed RGBA integer",
+                ));
+            };
+            s.edit(&ctx, |h| h.add_voxel(p, (packed as u32).to_be_bytes()))
         },
     )?;
     let s = state.clone();
@@ -261,9 +227,7 @@ fn goxel_object<'js, H: ScriptHost>(
         },
     )?;
     let factory: Function<'js> = ctx.eval(ADD_VOXEL_WRAPPER)?;
-    let pair: Array<'js> = factory.call((apply_batch, add_any))?;
-    let add_voxel: Function<'js> = pair.get(0)?;
-    let flush: Function<'js> = pair.get(1)?;
+    let add_voxel: Function<'js> = factory.call((add_packed, add_any))?;
     goxel.set("addVoxel", add_voxel)?;
 
     let s = state.clone();
@@ -420,9 +384,7 @@ fn goxel_object<'js, H: ScriptHost>(
             .with_name("getActiveLayer")?,
     )?;
 
-    let flush_first: Function<'js> = ctx.eval(FLUSH_FIRST)?;
-    flush_first.call::<_, ()>((flush.clone(), goxel.clone()))?;
-    Ok((goxel, flush))
+    Ok(goxel)
 }
 
 fn console_object<'js, H: ScriptHost>(

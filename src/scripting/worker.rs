@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rquickjs::context::EvalOptions;
-use rquickjs::{CaughtError, Context, Ctx, Function, Persistent, Runtime, Value};
+use rquickjs::{CaughtError, Context, Ctx, Runtime, Value};
 
 use super::api::{self, ScriptState};
 use super::host::ScriptHost;
@@ -117,16 +117,7 @@ impl ScriptRunner {
                 // Promise reactions the script queued run after it, under the same deadline.
                 // Jobs need the runtime lock, so they run outside `Context::with`.
                 match outcome {
-                    Ok((value, flush)) => self.run_jobs(&state, &name, timeout).and_then(|()| {
-                        // Jobs may have queued `addVoxel` edits too.
-                        context.with(|ctx| {
-                            let flushed = flush.restore(&ctx).and_then(|f| f.call::<_, ()>(()));
-                            match flushed {
-                                Ok(()) => Ok(value),
-                                Err(e) => Err(self.classify(&ctx, &state, &name, timeout, Err(e))),
-                            }
-                        })
-                    }),
+                    Ok(value) => self.run_jobs(&state, &name, timeout).map(|()| value),
                     Err(e) => Err(e),
                 }
             }
@@ -187,33 +178,21 @@ impl ScriptRunner {
         source: String,
         name: &str,
         timeout: Duration,
-    ) -> Result<(serde_json::Value, Persistent<Function<'static>>), ScriptError> {
-        let flush = match api::install(ctx, state) {
-            Ok(flush) => flush,
-            Err(e) => return Err(self.classify(ctx, state, name, timeout, Err(e))),
-        };
+    ) -> Result<serde_json::Value, ScriptError> {
+        if let Err(e) = api::install(ctx, state) {
+            return Err(self.classify(ctx, state, name, timeout, Err(e)));
+        }
         let mut options = EvalOptions::default();
         options.filename = Some(name.to_owned());
         let value = ctx.eval_with_options::<Value<'js>, _>(source, options);
         let value = match value {
             Ok(v) => v,
-            Err(e) => {
-                let error = self.classify(ctx, state, name, timeout, Err(e));
-                // Apply queued `addVoxel` edits only so the failure reports a true edit count.
-                if flush.call::<_, ()>(()).is_err() {
-                    let _ = ctx.catch();
-                }
-                return Err(error);
-            }
+            Err(e) => return Err(self.classify(ctx, state, name, timeout, Err(e))),
         };
-        // Apply queued `addVoxel` edits.
-        if let Err(e) = flush.call::<_, ()>(()) {
-            return Err(self.classify(ctx, state, name, timeout, Err(e)));
-        }
         if let Some(error) = self.limit_error(state, timeout) {
             return Err(error);
         }
-        Ok((to_json(ctx, value), Persistent::save(ctx, flush)))
+        Ok(to_json(ctx, value))
     }
 
     /// Runs queued promise jobs until none are left or one fails.
