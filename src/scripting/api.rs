@@ -171,25 +171,64 @@ pub(crate) fn install<'js, H: ScriptHost>(
     Ok(())
 }
 
+/// Builds `goxel.addVoxel` around the two natives; evaluates to a factory function.
+///
+/// Each argument rquickjs hands to a native costs a value and a context reference, so the
+/// wrapper validates `[r,g,b(,a)]` in JavaScript and packs it into one integer; anything else
+/// (strings, objects, bad components) goes to the general native, which reports the error.
+const ADD_VOXEL_WRAPPER: &str = "(function (addPacked, addAny) {
+    'use strict';
+    const isArray = Array.isArray;
+    return function addVoxel(x, y, z, c) {
+        if (isArray(c)) {
+            const n = c.length;
+            if (n === 4 || n === 3) {
+                const r = c[0], g = c[1], b = c[2], a = n === 4 ? c[3] : 255;
+                if ((r & 255) === r && (g & 255) === g && (b & 255) === b && (a & 255) === a) {
+                    return addPacked(x, y, z, (r << 24) | (g << 16) | (b << 8) | a);
+                }
+            }
+        }
+        return addAny(x, y, z, c);
+    };
+})";
+
 fn goxel_object<'js, H: ScriptHost>(
     ctx: &Ctx<'js>,
     state: &Rc<ScriptState<H>>,
 ) -> rquickjs::Result<Object<'js>> {
     let goxel = Object::new(ctx.clone())?;
 
+    // The hot path. Reading array elements from Rust costs a property lookup each, so a small
+    // JavaScript wrapper unpacks `[r,g,b(,a)]` with the interpreter's fast array access and
+    // passes plain numbers; every other colour form goes to the general native.
     let s = state.clone();
-    goxel.set(
-        "addVoxel",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>, c: Value<'js>| {
-                let p = position(&ctx, &x, &y, &z)?;
-                let c = color(&ctx, &c, "color")?;
-                s.edit(&ctx, |h| h.add_voxel(p, c))
-            },
-        )?
-        .with_name("addVoxel")?,
+    let add_packed = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>, rgba: Value<'js>| {
+            let p = position(&ctx, &x, &y, &z)?;
+            // The wrapper only calls this with a validated `r<<24 | g<<16 | b<<8 | a`.
+            let Some(packed) = rgba.as_int() else {
+                return Err(Exception::throw_type(
+                    &ctx,
+                    "color must be a packed RGBA integer",
+                ));
+            };
+            s.edit(&ctx, |h| h.add_voxel(p, (packed as u32).to_be_bytes()))
+        },
     )?;
+    let s = state.clone();
+    let add_any = Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>, c: Value<'js>| {
+            let p = position(&ctx, &x, &y, &z)?;
+            let c = color(&ctx, &c, "color")?;
+            s.edit(&ctx, |h| h.add_voxel(p, c))
+        },
+    )?;
+    let factory: Function<'js> = ctx.eval(ADD_VOXEL_WRAPPER)?;
+    let add_voxel: Function<'js> = factory.call((add_packed, add_any))?;
+    goxel.set("addVoxel", add_voxel)?;
 
     let s = state.clone();
     goxel.set(
