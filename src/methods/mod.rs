@@ -16,6 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use systems::layer::LayerIndex;
 use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld};
 
 use crate::codec::encode_buffer;
@@ -118,6 +119,9 @@ impl Ctx<'_> {
         if matches!(mode, HistoryMode::Record | HistoryMode::Skip) {
             encode_buffer(&buffer, &mut payload);
         }
+        // `revert_last` restores voxels, seq and history but not the next layer id; a
+        // reverted `CreateLayer` must not use up an id, or replay assigns different ids.
+        let next_layer_id = self.world.world.resource::<LayerIndex>().next_id;
         let applied = self.world.apply(buffer);
         let outcome = applied.result.clone().map_err(ApplyError::Edit)?;
         if let Some(effective) = &applied.effective {
@@ -125,6 +129,7 @@ impl Ctx<'_> {
         }
         if let Err(e) = self.journal.record(outcome.seq, source, &payload) {
             self.world.revert_last(mode, &applied);
+            self.world.world.resource_mut::<LayerIndex>().next_id = next_layer_id;
             return Err(ApplyError::Journal(e));
         }
         Ok(outcome)
