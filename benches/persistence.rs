@@ -187,8 +187,10 @@ fn journalling_overhead(c: &mut Criterion) {
     });
 
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.data_dir = dir.path().to_path_buf();
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
     config.journal.fsync = FsyncPolicy::EverySec;
     config.journal.snapshot.every_records = 0;
     config.journal.snapshot.on_shutdown = false;
