@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use anyhow::{Context, bail};
-use systems::{Source, VoxelWorld, WorldSnapshot};
+use glam::IVec3;
+use systems::apply::WorldLimits;
+use systems::{EditLimits, Source, VoxelBox, VoxelWorld, WorldSnapshot};
 
 use crate::codec::{decode_buffer, decode_world, encode_world};
 use crate::config::{Config, FsyncPolicy};
@@ -58,9 +60,26 @@ impl Persistence {
             FsyncPolicy::Always | FsyncPolicy::Never => journal::FsyncPolicy::Never,
             FsyncPolicy::EverySec => journal::FsyncPolicy::EverySec,
         };
-        let (writer, scan) = JournalWriter::open_path(&journal_path, policy)
+        let (mut writer, mut scan) = JournalWriter::open_path(&journal_path, policy)
             .with_context(|| format!("opening journal {}", journal_path.display()))?;
         let from = load_snapshot(world, &snapshot_path)?;
+        if let Some(range) = scan.seq_range()
+            && *range.end() < from
+        {
+            // The journal ends before the snapshot (it was cut by a repair): the snapshot holds
+            // everything, but new records could not follow the old ones. Keep the old journal
+            // aside for inspection and start a new one after the snapshot.
+            let aside = journal_path.with_extension(format!("vxj.behind-snapshot-{from}"));
+            drop(writer);
+            std::fs::rename(&journal_path, &aside)
+                .with_context(|| format!("moving {} aside", journal_path.display()))?;
+            tracing::warn!(
+                journal_end = *range.end(), snapshot_seq = from, moved_to = %aside.display(),
+                "journal ends before the snapshot; starting a new journal after the snapshot"
+            );
+            (writer, scan) = JournalWriter::open_path(&journal_path, policy)
+                .with_context(|| format!("opening journal {}", journal_path.display()))?;
+        }
         let replayed = replay_records(world, &scan, from, None)
             .with_context(|| format!("replaying journal {}", journal_path.display()))?;
         tracing::info!(
@@ -203,6 +222,28 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
 /// Applies the buffer records of `scan` with seq in `(after, until]` to `world`, in order.
 /// Returns how many were applied. Each must land on its recorded seq.
 pub fn replay_records(
+    world: &mut VoxelWorld,
+    scan: &Scan,
+    after: u64,
+    until: Option<u64>,
+) -> anyhow::Result<u64> {
+    // Every recorded buffer was accepted under the limits of its day; replay must not judge it
+    // again by today's (a lowered limit would otherwise make history unreplayable).
+    let unlimited = EditLimits {
+        bounds: VoxelBox {
+            min: IVec3::splat(i32::MIN),
+            max: IVec3::splat(i32::MAX),
+        },
+        max_voxels: u64::MAX,
+        flood_fill_limit: u64::MAX,
+    };
+    let limits = std::mem::replace(&mut world.world.resource_mut::<WorldLimits>().0, unlimited);
+    let result = replay_unchecked(world, scan, after, until);
+    world.world.resource_mut::<WorldLimits>().0 = limits;
+    result
+}
+
+fn replay_unchecked(
     world: &mut VoxelWorld,
     scan: &Scan,
     after: u64,

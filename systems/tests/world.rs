@@ -648,3 +648,20 @@ fn a_scratch_world_enforces_its_edit_limit_and_bounds() {
         Err(EditError::OutOfBounds { .. })
     ));
 }
+
+#[test]
+fn revert_last_gives_back_the_layer_ids_it_used() {
+    let mut w = world();
+    let applied = w.apply(buffer(vec![Edit::CreateLayer { name: "a".into() }]));
+    assert_eq!(
+        applied.result.as_ref().unwrap().created_layers,
+        vec![LayerId(2)]
+    );
+    w.revert_last(systems::HistoryMode::Record, &applied);
+    let again = w.apply(buffer(vec![Edit::CreateLayer { name: "a".into() }]));
+    assert_eq!(
+        again.result.unwrap().created_layers,
+        vec![LayerId(2)],
+        "the reverted id is reused"
+    );
+}
