@@ -425,6 +425,31 @@ fn idle_runtime_is_small() {
     r.run(job(1, CUBE)).outcome.unwrap();
     let used = r.memory_used_bytes();
     assert!(used < 200 * 1024, "idle runtime uses {used} bytes");
+    // A pool worker idles with the next script's context already prepared.
+    let prepared = r.prepare::<MemHost>().unwrap();
+    let used = r.memory_used_bytes();
+    assert!(
+        used < 200 * 1024,
+        "idle runtime with a prepared context uses {used} bytes"
+    );
+    let done = r.run_prepared(job(2, CUBE), Some(prepared));
+    assert_eq!(done.outcome.unwrap().edit_count, 125);
+}
+
+#[test]
+fn a_prepared_context_leaks_nothing_between_scripts() {
+    let mut r = runner();
+    let p = r.prepare::<MemHost>().unwrap();
+    r.run_prepared(job(1, "globalThis.leak = 1; console.log('one')"), Some(p))
+        .outcome
+        .unwrap();
+    let p = r.prepare::<MemHost>().unwrap();
+    let s = r
+        .run_prepared(job(2, "typeof leak"), Some(p))
+        .outcome
+        .unwrap();
+    assert_eq!(s.result, json!("undefined"));
+    assert!(s.logs.is_empty(), "logs start empty: {:?}", s.logs);
 }
 
 #[allow(dead_code)]

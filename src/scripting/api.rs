@@ -28,7 +28,7 @@ pub(crate) struct ScriptState<H> {
     /// Bytes of console output captured so far, checked against the log limit.
     pub log_bytes: Cell<usize>,
     /// Limits of this run.
-    pub limits: ScriptLimits,
+    pub limits: Cell<ScriptLimits>,
     /// A limit the script is not allowed to catch; set before throwing.
     pub fatal: RefCell<Option<ScriptError>>,
     /// State of the splitmix64 generator behind `Math.random`.
@@ -37,14 +37,31 @@ pub(crate) struct ScriptState<H> {
 
 impl<H: ScriptHost> ScriptState<H> {
     pub(crate) fn new(host: H, limits: ScriptLimits, seed: u64) -> Self {
+        let state = Self::idle();
+        state.start(host, limits, seed);
+        state
+    }
+
+    /// State for a context prepared before its job arrives: no host yet.
+    pub(crate) fn idle() -> Self {
         Self {
-            host: RefCell::new(Some(host)),
+            host: RefCell::new(None),
             logs: RefCell::new(Vec::new()),
             log_bytes: Cell::new(0),
-            limits,
+            limits: Cell::new(ScriptLimits::default()),
             fatal: RefCell::new(None),
-            rng: Cell::new(seed),
+            rng: Cell::new(0),
         }
+    }
+
+    /// Hands a job's host, limits and seed to this (unused) state.
+    pub(crate) fn start(&self, host: H, limits: ScriptLimits, seed: u64) {
+        *self.host.borrow_mut() = Some(host);
+        self.logs.borrow_mut().clear();
+        self.log_bytes.set(0);
+        self.limits.set(limits);
+        *self.fatal.borrow_mut() = None;
+        self.rng.set(seed);
     }
 
     /// Runs `op` on the host, turning host refusals into JavaScript exceptions and enforcing
@@ -62,13 +79,13 @@ impl<H: ScriptHost> ScriptState<H> {
             .as_mut()
             .expect("host is present while the script runs");
         let result = op(host);
-        let over_limit = host.edit_count() > self.limits.max_edits;
+        let over_limit = host.edit_count() > self.limits.get().max_edits;
         drop(slot);
         match result {
             Ok(_) if over_limit => Err(self.fail(
                 ctx,
                 ScriptError::EditLimit {
-                    limit: self.limits.max_edits,
+                    limit: self.limits.get().max_edits,
                 },
             )),
             Ok(value) => Ok(value),
@@ -111,11 +128,11 @@ impl<H: ScriptHost> ScriptState<H> {
             return Err(self.rethrow(ctx));
         }
         let total = self.log_bytes.get() + message.len();
-        if total > self.limits.max_log_bytes {
+        if total > self.limits.get().max_log_bytes {
             return Err(self.fail(
                 ctx,
                 ScriptError::LogLimit {
-                    limit: self.limits.max_log_bytes,
+                    limit: self.limits.get().max_log_bytes,
                 },
             ));
         }
@@ -408,7 +425,7 @@ fn console_object<'js, H: ScriptHost>(
                         message.push(' ');
                     }
                     format_value(&ctx, v, &mut message)?;
-                    if message.len() > s.limits.max_log_bytes {
+                    if message.len() > s.limits.get().max_log_bytes {
                         break;
                     }
                 }

@@ -338,9 +338,10 @@ fn worker_loop<H: ScriptHost>(shared: &Shared<H>) {
             None
         }
     };
+    let mut prepared = runner.as_ref().and_then(|r| r.prepare());
     while let Some(queued) = shared.next_job() {
         let done = match runner.as_mut() {
-            Some(runner) => runner.run(queued.job),
+            Some(runner) => runner.run_prepared(queued.job, prepared.take()),
             None => {
                 let job = queued.job;
                 let edit_count = job.host.edit_count();
@@ -358,5 +359,7 @@ fn worker_loop<H: ScriptHost>(shared: &Shared<H>) {
         };
         shared.busy.fetch_sub(1, Ordering::Relaxed);
         shared.finish(queued.submitted, done);
+        // The reply is on its way; build the next script's context while no one waits.
+        prepared = runner.as_ref().and_then(|r| r.prepare());
     }
 }

@@ -46,6 +46,12 @@ struct InterruptState {
     cancel: Arc<AtomicBool>,
 }
 
+/// A fresh context with the script API installed, waiting for its one job.
+pub struct Prepared<H> {
+    context: Context,
+    state: Rc<ScriptState<H>>,
+}
+
 impl ScriptRunner {
     /// Creates a runner whose scripts are stopped when `cancel` becomes `true`.
     pub fn new(cancel: Arc<AtomicBool>) -> Result<Self, ScriptError> {
@@ -66,6 +72,26 @@ impl ScriptRunner {
 
     /// Runs `job` to completion, failure or deadline and returns its outcome with the host.
     pub fn run<H: ScriptHost>(&mut self, job: ScriptJob<H>) -> ScriptDone<H> {
+        self.run_prepared(job, None)
+    }
+
+    /// Creates the context (with the API installed) that the next script will run in, so a
+    /// worker can pay for it while it waits instead of while a client waits. A context is used
+    /// for one script only, so nothing leaks between scripts.
+    pub fn prepare<H: ScriptHost>(&self) -> Option<Prepared<H>> {
+        let state = Rc::new(ScriptState::idle());
+        let context = Context::full(&self.rt).ok()?;
+        context.with(|ctx| api::install(&ctx, &state)).ok()?;
+        Some(Prepared { context, state })
+    }
+
+    /// Runs `job` in `prepared` (from [`ScriptRunner::prepare`]) or, without one, in a new
+    /// context.
+    pub fn run_prepared<H: ScriptHost>(
+        &mut self,
+        job: ScriptJob<H>,
+        prepared: Option<Prepared<H>>,
+    ) -> ScriptDone<H> {
         let _span = tracing::debug_span!("script", ticket = job.ticket, name = %job.name).entered();
         let start = Instant::now();
         let ScriptJob {
@@ -97,7 +123,6 @@ impl ScriptRunner {
         }
 
         let seed = seed.unwrap_or_else(|| api::seed_from_source(&source));
-        let state = Rc::new(ScriptState::new(host, limits, seed));
         // Limits apply from here on; lift the heap limit for bookkeeping between scripts.
         self.rt.set_memory_limit(limits.memory_bytes);
         self.rt
@@ -110,7 +135,22 @@ impl ScriptRunner {
                 .unwrap_or(start + Duration::from_secs(86_400 * 365)),
         ));
 
-        let outcome = match Context::full(&self.rt) {
+        let (prepared, state) = match prepared {
+            Some(p) => {
+                p.state.start(host, limits, seed);
+                let state = p.state.clone();
+                (Ok(p.context), state)
+            }
+            None => {
+                let state = Rc::new(ScriptState::new(host, limits, seed));
+                let context = Context::full(&self.rt).and_then(|context| {
+                    context.with(|ctx| api::install(&ctx, &state))?;
+                    Ok(context)
+                });
+                (context, state)
+            }
+        };
+        let outcome = match prepared {
             Ok(context) => {
                 let outcome =
                     context.with(|ctx| self.evaluate(&ctx, &state, source, &name, timeout));
@@ -179,9 +219,6 @@ impl ScriptRunner {
         name: &str,
         timeout: Duration,
     ) -> Result<serde_json::Value, ScriptError> {
-        if let Err(e) = api::install(ctx, state) {
-            return Err(self.classify(ctx, state, name, timeout, Err(e)));
-        }
         let mut options = EvalOptions::default();
         options.filename = Some(name.to_owned());
         let value = ctx.eval_with_options::<Value<'js>, _>(source, options);
