@@ -149,6 +149,10 @@ struct Server {
     next_ticket: u64,
     /// Connections with input to handle or output to retry.
     ready: Vec<usize>,
+    /// Connections that may have output to write this iteration.
+    touched: Vec<usize>,
+    /// Connections whose output the socket would not take: registered for write readiness.
+    blocked: rustc_hash::FxHashSet<usize>,
     pool: Option<ScriptPool<WorldHost>>,
     /// Finished scripts. Unbounded on purpose: at most queue capacity + workers are in flight.
     done: flume::Receiver<ScriptDone<WorldHost>>,
@@ -213,6 +217,8 @@ impl Server {
             batches: FxHashMap::default(),
             next_ticket: 1,
             ready: Vec::new(),
+            touched: Vec::new(),
+            blocked: Default::default(),
             pool: Some(pool),
             done,
         })
@@ -301,11 +307,7 @@ impl Server {
                     if self
                         .poll
                         .registry()
-                        .register(
-                            &mut stream,
-                            Token(token),
-                            Interest::READABLE | Interest::WRITABLE,
-                        )
+                        .register(&mut stream, Token(token), Interest::READABLE)
                         .is_err()
                     {
                         continue;
@@ -354,12 +356,23 @@ impl Server {
             }
         }
         self.connections.insert(token, conn);
+        self.touched.push(token);
     }
 
+    /// Writes the replies of the connections touched in this iteration (and of those still
+    /// blocked on a full socket), closes finished connections, and asks for write readiness
+    /// only while output is stuck, so a plain request costs one wake-up.
     fn flush_all(&mut self) {
         let cap = self.config.socket.max_output_bytes;
+        let mut tokens = std::mem::take(&mut self.touched);
+        tokens.extend(self.blocked.iter().copied());
+        tokens.sort_unstable();
+        tokens.dedup();
         let mut dead = Vec::new();
-        for (&token, conn) in self.connections.iter_mut() {
+        for token in tokens {
+            let Some(conn) = self.connections.get_mut(&token) else {
+                continue;
+            };
             let was_full = conn.pending_out() >= cap;
             if conn.pending_out() > 0 && conn.flush().is_err() {
                 dead.push(token);
@@ -371,12 +384,37 @@ impl Server {
                 && conn.pending_scripts == 0
             {
                 dead.push(token);
-            } else if was_full && conn.pending_out() < cap {
+                continue;
+            }
+            if was_full && conn.pending_out() < cap {
                 // Drained below the cap: read its input again.
                 self.ready.push(token);
             }
+            let stuck = conn.pending_out() > 0;
+            if stuck != self.blocked.contains(&token) {
+                let interest = if stuck {
+                    Interest::READABLE | Interest::WRITABLE
+                } else {
+                    Interest::READABLE
+                };
+                if self
+                    .poll
+                    .registry()
+                    .reregister(&mut conn.stream, Token(token), interest)
+                    .is_err()
+                {
+                    dead.push(token);
+                    continue;
+                }
+                if stuck {
+                    self.blocked.insert(token);
+                } else {
+                    self.blocked.remove(&token);
+                }
+            }
         }
         for token in dead {
+            self.blocked.remove(&token);
             if let Some(mut conn) = self.connections.remove(&token) {
                 let _ = self.poll.registry().deregister(&mut conn.stream);
             }
@@ -561,6 +599,7 @@ impl Server {
     }
 
     fn release_script(&mut self, connection: usize) {
+        self.touched.push(connection);
         if let Some(conn) = self.connections.get_mut(&connection) {
             conn.pending_scripts = conn.pending_scripts.saturating_sub(1);
         }
