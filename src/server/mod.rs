@@ -43,6 +43,8 @@ const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const SIGNAL: Token = Token(2);
 const FIRST_CONNECTION: usize = 16;
+/// How long the loop keeps polling without sleeping after it handled an event.
+const SPIN_AFTER_WORK: Duration = Duration::from_micros(50);
 
 /// World settings from the configuration.
 pub fn world_settings(config: &Config) -> WorldSettings {
@@ -149,6 +151,8 @@ struct Server {
     next_ticket: u64,
     /// Connections with input to handle or output to retry.
     ready: Vec<usize>,
+    /// Scripts finished since start (to tell script traffic from plain requests).
+    scripts_finished: u64,
     /// Connections that may have output to write this iteration.
     touched: Vec<usize>,
     /// Connections whose output the socket would not take: registered for write readiness.
@@ -218,6 +222,7 @@ impl Server {
             next_ticket: 1,
             ready: Vec::new(),
             touched: Vec::new(),
+            scripts_finished: 0,
             blocked: Default::default(),
             pool: Some(pool),
             done,
@@ -227,13 +232,26 @@ impl Server {
     fn run(mut self) -> anyhow::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut scratch = vec![0u8; 64 << 10];
+        let mut busy_until: Option<Instant> = None;
         let result = loop {
-            if let Err(e) = self.poll.poll(&mut events, Some(Duration::from_secs(1))) {
+            // Right after work, poll without sleeping for a short while: on these VMs a thread
+            // that sleeps is slow to wake (measured: 20 k sequential req/s when the loop stays
+            // awake between a reply and the next request, 14 k when it sleeps at once).
+            let timeout = match busy_until {
+                Some(t) if Instant::now() < t => {
+                    // Let a script worker sharing this core run meanwhile.
+                    std::thread::yield_now();
+                    Some(Duration::ZERO)
+                }
+                _ => Some(Duration::from_secs(1)),
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
                 break Err(e).context("polling");
             }
+            let script_count = (self.pending.len(), self.scripts_finished);
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
@@ -265,6 +283,14 @@ impl Server {
                 p.end_of_iteration(&self.world);
             }
             self.flush_all();
+            // Spin after plain requests only: when scripts started or finished, the workers
+            // need the cores more than this loop needs a fast wake-up.
+            let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
+            if scripts_moved {
+                busy_until = None;
+            } else if !events.is_empty() {
+                busy_until = Some(Instant::now() + SPIN_AFTER_WORK);
+            }
         };
         self.shutdown();
         result
@@ -559,6 +585,7 @@ impl Server {
 
     /// Commits a finished script and sends its reply to whoever is still there to read it.
     fn finish_script(&mut self, done: ScriptDone<WorldHost>) {
+        self.scripts_finished += 1;
         let Some(pending) = self.pending.remove(&done.ticket) else {
             return;
         };
