@@ -23,6 +23,7 @@ use crate::edit::{
     Applied, BufferOutcome, CommandBuffer, Edit, EditError, EditLimits, HistoryMode, PendingBuffer,
     Shape,
 };
+use crate::flood::flood_region;
 use crate::index::ChunkIndex;
 use crate::layer::{ActiveLayer, LayerId, LayerIndex, LayerInfo};
 use crate::shapes::row_span;
@@ -619,39 +620,13 @@ impl<'w> Applier<'w> {
         let Some(bounds) = bounds.intersect(&self.limits.bounds) else {
             return Ok(());
         };
-        if !bounds.contains(start) {
-            return Ok(());
-        }
         let layer = self.target;
-        let from = self.get(layer, start);
-        if from == color {
+        if !bounds.contains(start) || self.get(layer, start) == color {
             return Ok(());
         }
-        let limit = self.limits.flood_fill_limit;
-        let mut seen: FxHashSet<IVec3> = FxHashSet::default();
-        let mut queue = VecDeque::from([start]);
-        let mut region = Vec::new();
-        seen.insert(start);
-        while let Some(p) = queue.pop_front() {
-            region.push(p);
-            if region.len() as u64 > limit {
-                return Err(EditError::FloodFillTooLarge { limit });
-            }
-            for d in [
-                IVec3::X,
-                IVec3::NEG_X,
-                IVec3::Y,
-                IVec3::NEG_Y,
-                IVec3::Z,
-                IVec3::NEG_Z,
-            ] {
-                let n = p + d;
-                if bounds.contains(n) && !seen.contains(&n) && self.get(layer, n) == from {
-                    seen.insert(n);
-                    queue.push_back(n);
-                }
-            }
-        }
+        let region = flood_region(start, &bounds, self.limits.flood_fill_limit, |p| {
+            self.get(layer, p)
+        })?;
         for p in region {
             self.set(p, color);
         }

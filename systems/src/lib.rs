@@ -12,6 +12,7 @@ pub mod apply;
 pub mod color;
 pub mod coords;
 pub mod edit;
+pub mod flood;
 pub mod hash;
 pub mod index;
 pub mod layer;

@@ -7,15 +7,15 @@
 //! depend on what is there (paint, flood fill) are recorded as the plain sets they amounted to
 //! in the script's view, so the committed buffer does exactly what the script saw.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use glam::IVec3;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::color::Color;
 use crate::coords::{CHUNK_SIZE, VoxelBox, split};
 use crate::edit::{CommandBuffer, Edit, EditError, EditLimits, Shape, Source};
+use crate::flood::flood_region;
 use crate::layer::LayerId;
 use crate::shapes::row_span;
 use crate::snapshot::WorldSnapshot;
@@ -228,30 +228,7 @@ impl ScratchWorld {
             .limits
             .flood_fill_limit
             .min(self.max_edits.saturating_sub(self.edit_count));
-        let mut seen: FxHashSet<IVec3> = FxHashSet::default();
-        let mut queue = VecDeque::from([pos]);
-        let mut region = Vec::new();
-        seen.insert(pos);
-        while let Some(p) = queue.pop_front() {
-            region.push(p);
-            if region.len() as u64 > limit {
-                return Err(EditError::FloodFillTooLarge { limit });
-            }
-            for d in [
-                IVec3::X,
-                IVec3::NEG_X,
-                IVec3::Y,
-                IVec3::NEG_Y,
-                IVec3::Z,
-                IVec3::NEG_Z,
-            ] {
-                let n = p + d;
-                if bounds.contains(n) && !seen.contains(&n) && self.get(n) == from {
-                    seen.insert(n);
-                    queue.push_back(n);
-                }
-            }
-        }
+        let region = flood_region(pos, &bounds, limit, |p| self.get(p))?;
         let n = region.len() as u64;
         for p in region {
             self.set(p, color)?;
