@@ -199,15 +199,24 @@ fn heavy_scripts_run_in_parallel_and_other_methods_keep_answering() {
     let mut slowest = Duration::ZERO;
     for i in 0..50 {
         let t = Instant::now();
-        c.result("goxel.add_voxel", json!({"x": i, "y": 0, "z": 0, "color": [1, 2, 3, 255]}));
+        c.result(
+            "goxel.add_voxel",
+            json!({"x": i, "y": 0, "z": 0, "color": [1, 2, 3, 255]}),
+        );
         c.result("goxel.get_voxel", json!({"x": i, "y": 0, "z": 0}));
         slowest = slowest.max(t.elapsed());
     }
-    assert!(slowest < Duration::from_millis(400), "a request took {slowest:?} while scripts ran");
+    assert!(
+        slowest < Duration::from_millis(400),
+        "a request took {slowest:?} while scripts ran"
+    );
     let ends: Vec<Instant> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let total = ends.iter().max().unwrap().duration_since(started);
     // Five 600 ms scripts on four workers: two rounds (~1.2 s), not five (3 s).
-    assert!(total < Duration::from_millis(2400), "5 scripts took {total:?}");
+    assert!(
+        total < Duration::from_millis(2400),
+        "5 scripts took {total:?}"
+    );
 }
 
 #[test]
