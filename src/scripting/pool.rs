@@ -32,6 +32,9 @@ use super::worker::{ScriptRunner, WORKER_THREAD_STACK};
 /// Called after every completion is sent, to wake the consumer.
 pub type WakeHook = Arc<dyn Fn() + Send + Sync>;
 
+/// How long an idle worker looks for the next job before it sleeps.
+const JOB_SPIN: Duration = Duration::from_micros(50);
+
 /// How many recent latencies the percentiles are computed over.
 const LATENCY_WINDOW: usize = 1024;
 
@@ -316,6 +319,22 @@ impl<H: ScriptHost> Shared<H> {
     }
 
     fn next_job(&self) -> Option<Queued<H>> {
+        // A thread that sleeps is slow to wake on these VMs: look for work for a short while
+        // (yielding the core) before blocking, so back-to-back scripts skip the wake-up.
+        let spin_until = Instant::now() + JOB_SPIN;
+        while Instant::now() < spin_until {
+            {
+                let mut queue = self.queue.lock().expect("script queue lock");
+                if queue.shutting_down {
+                    return None;
+                }
+                if let Some(job) = queue.heap.pop() {
+                    self.busy.fetch_add(1, Ordering::Relaxed);
+                    return Some(job);
+                }
+            }
+            std::thread::yield_now();
+        }
         let mut queue = self.queue.lock().expect("script queue lock");
         loop {
             if queue.shutting_down {
