@@ -68,7 +68,6 @@ fn ctx<'a>(world: &'a mut VoxelWorld, journal: &'a mut dyn Recorder) -> Ctx<'a> 
         journal,
         started: Instant::now(),
         facts: ServerFacts::default(),
-        flood_fill_limit: 1_000_000,
     }
 }
 

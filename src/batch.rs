@@ -38,7 +38,6 @@ impl Dispatch for BatchRunner<'_> {
             journal: &mut self.journal,
             started: self.started,
             facts: ServerFacts::default(),
-            flood_fill_limit: self.config.world.flood_fill_limit,
         };
         match methods::call(&mut ctx, &request.method, &request.params)? {
             Reply::Value(v) => Ok(v),

@@ -546,7 +546,6 @@ fn call(
         journal: recorder,
         started: Instant::now(),
         facts: ServerFacts::default(),
-        flood_fill_limit: 1_000_000,
     };
     match methods::call(&mut ctx, method, &params)? {
         Reply::Value(v) => Ok(v),

@@ -72,8 +72,6 @@ pub struct Ctx<'a> {
     pub started: Instant,
     /// Live figures for the status methods.
     pub facts: ServerFacts<'a>,
-    /// Flood fills without explicit bounds stay within this many voxels.
-    pub flood_fill_limit: u64,
 }
 
 /// A method's answer.

@@ -463,7 +463,6 @@ impl Server {
                 requests: self.requests,
                 scripts: self.pool.as_ref(),
             },
-            flood_fill_limit: self.config.world.flood_fill_limit,
         }
     }
 
