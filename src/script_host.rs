@@ -53,8 +53,8 @@ impl ScriptHost for WorldHost {
                 .unwrap_or(VoxelBox::point(start))
                 .union(&VoxelBox::point(start));
             VoxelBox {
-                min: b.min - IVec3::ONE,
-                max: b.max + IVec3::ONE,
+                min: b.min.saturating_sub(IVec3::ONE),
+                max: b.max.saturating_add(IVec3::ONE),
             }
         } else {
             VoxelBox {
@@ -80,8 +80,8 @@ impl ScriptHost for WorldHost {
         }
         let centre = IVec3::from_array(center);
         let region = VoxelBox {
-            min: centre - IVec3::splat(radius),
-            max: centre + IVec3::splat(radius),
+            min: centre.saturating_sub(IVec3::splat(radius)),
+            max: centre.saturating_add(IVec3::splat(radius)),
         };
         self.0
             .fill_shape(Shape::Sphere, region, Color(c))

@@ -961,3 +961,44 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
     assert_eq!(hash(&mut c), before);
     assert_eq!(c.result("goxel.list_layers", Value::Null)["count"], 1);
 }
+
+/// Regression: coordinates at the edge of the i32 range must give errors, never overflow.
+#[test]
+fn extreme_coordinates_are_refused_without_overflow() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let (max, min) = (i32::MAX, i32::MIN);
+    let e = c.error(
+        "goxel.procedural_shape",
+        json!({"shape": "cube", "size": 10, "center": [max, 0, 0], "color": [1, 2, 3]}),
+    );
+    assert_eq!(e["code"], -32602, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("'center'"), "{e}");
+    for (x, y, z) in [(max, max, max), (min, min, min)] {
+        let e = c.error(
+            "goxel.flood_fill",
+            json!({"x": x, "y": y, "z": z, "color": [1, 2, 3]}),
+        );
+        assert_eq!(e["code"], -32602, "{e}");
+        let e = c.error(
+            "goxel.add_voxel",
+            json!({"x": x, "y": y, "z": z, "color": [1, 2, 3]}),
+        );
+        assert_eq!(e["code"], -32602, "{e}");
+        assert_eq!(
+            c.result("goxel.get_voxel", json!({"x": x, "y": y, "z": z}))["exists"],
+            false
+        );
+    }
+    let r = c.result(
+        "goxel.get_voxels_region",
+        json!({"min": [min, min, min], "max": [max, max, max]}),
+    );
+    assert_eq!(r["total"], 0);
+    let r = c.call(
+        "goxel.execute_script",
+        json!({"script": "goxel.fillSphere(2147483647, 0, 0, 2147483647, [1,2,3])"}),
+    );
+    assert!(r.get("error").is_some(), "{r}");
+    assert_eq!(c.result("goxel.get_status", Value::Null)["voxel_count"], 0);
+}

@@ -188,8 +188,8 @@ pub fn flood_fill(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcEr
                 .unwrap_or(VoxelBox::point(start));
             let b = b.union(&VoxelBox::point(start));
             VoxelBox {
-                min: b.min - IVec3::ONE,
-                max: b.max + IVec3::ONE,
+                min: b.min.saturating_sub(IVec3::ONE),
+                max: b.max.saturating_add(IVec3::ONE),
             }
         }
         None => VoxelBox {
@@ -259,10 +259,19 @@ pub fn procedural_shape(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply,
     };
     let color = opaque(params.required_color("color", 3)?, "color")?;
     let layer = ctx.layer(params, Params::NAMED_ONLY)?;
-    let min = center - size / 2;
+    // In i64: a centre near the edge of the i32 range must be refused, not wrap around.
+    let min = center.as_i64vec3() - size.as_i64vec3() / 2;
+    let max = min + size.as_i64vec3() - glam::I64Vec3::ONE;
+    let fits = |v: glam::I64Vec3| v.to_array().iter().all(|&c| i32::try_from(c).is_ok());
+    if !fits(min) || !fits(max) {
+        return Err(RpcError::invalid_params(
+            "center",
+            "the shape reaches outside the 32-bit coordinate range",
+        ));
+    }
     let region = VoxelBox {
-        min,
-        max: min + size - IVec3::ONE,
+        min: min.as_ivec3(),
+        max: max.as_ivec3(),
     };
     let outcome = ctx.edit(
         buffer(
