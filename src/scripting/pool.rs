@@ -378,7 +378,11 @@ fn worker_loop<H: ScriptHost>(shared: &Shared<H>) {
         };
         shared.busy.fetch_sub(1, Ordering::Relaxed);
         shared.finish(queued.submitted, done);
-        // The reply is on its way; build the next script's context while no one waits.
+        // The reply is on its way; free the last context and build the next one while no one
+        // waits.
+        if let Some(r) = runner.as_mut() {
+            r.tidy();
+        }
         prepared = runner.as_ref().and_then(|r| r.prepare());
     }
 }

@@ -32,6 +32,8 @@ pub(crate) const WORKER_THREAD_STACK: usize = MAX_STACK_BYTES + (4 << 20);
 pub struct ScriptRunner {
     rt: Runtime,
     interrupt: Rc<InterruptState>,
+    /// The last script's context, freed by [`ScriptRunner::tidy`].
+    retired: Option<Context>,
 }
 
 /// What the interrupt handler looks at; shared between the runner and the handler closure.
@@ -62,7 +64,11 @@ impl ScriptRunner {
             cancel,
         });
         let rt = new_runtime(&interrupt)?;
-        Ok(Self { rt, interrupt })
+        Ok(Self {
+            rt,
+            interrupt,
+            retired: None,
+        })
     }
 
     /// The runtime's current heap use in bytes, as QuickJS counts it.
@@ -72,7 +78,16 @@ impl ScriptRunner {
 
     /// Runs `job` to completion, failure or deadline and returns its outcome with the host.
     pub fn run<H: ScriptHost>(&mut self, job: ScriptJob<H>) -> ScriptDone<H> {
-        self.run_prepared(job, None)
+        let done = self.run_prepared(job, None);
+        self.tidy();
+        done
+    }
+
+    /// Frees the last script's context and collects garbage. The pool calls it after the
+    /// reply is on its way, so a client does not wait for the teardown.
+    pub fn tidy(&mut self) {
+        self.retired = None;
+        self.rt.run_gc();
     }
 
     /// Creates the context (with the API installed) that the next script will run in, so a
@@ -92,6 +107,7 @@ impl ScriptRunner {
         job: ScriptJob<H>,
         prepared: Option<Prepared<H>>,
     ) -> ScriptDone<H> {
+        self.retired = None;
         let _span = tracing::debug_span!("script", ticket = job.ticket, name = %job.name).entered();
         let start = Instant::now();
         let ScriptJob {
@@ -156,10 +172,13 @@ impl ScriptRunner {
                     context.with(|ctx| self.evaluate(&ctx, &state, source, &name, timeout));
                 // Promise reactions the script queued run after it, under the same deadline.
                 // Jobs need the runtime lock, so they run outside `Context::with`.
-                match outcome {
+                let outcome = match outcome {
                     Ok(value) => self.run_jobs(&state, &name, timeout).map(|()| value),
                     Err(e) => Err(e),
-                }
+                };
+                // Freeing a context costs tens of µs: keep it until `tidy`, after the reply.
+                self.retired = Some(context);
+                outcome
             }
             Err(rquickjs::Error::Allocation) => Err(ScriptError::MemoryLimit),
             Err(e) => Err(ScriptError::Engine(e.to_string())),
@@ -167,11 +186,11 @@ impl ScriptRunner {
 
         self.interrupt.deadline.set(None);
         self.rt.set_memory_limit(0);
-        self.rt.run_gc();
         if outcome
             .as_ref()
             .is_err_and(|e| *e == ScriptError::MemoryLimit)
         {
+            self.tidy();
             // QuickJS gives no guarantee about a runtime after an allocation failure.
             match new_runtime(&self.interrupt) {
                 Ok(rt) => self.rt = rt,
