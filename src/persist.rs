@@ -29,6 +29,8 @@ const REPLAY_GROUP: usize = 4096;
 
 /// The journal and snapshots of a running server.
 pub struct Persistence {
+    /// Held for the server's lifetime: one server per data directory.
+    _lock: std::fs::File,
     writer: JournalWriter<FileStorage>,
     /// `Always`: sync once per loop iteration (the writer itself never syncs).
     sync_each_iteration: bool,
@@ -60,6 +62,18 @@ impl Persistence {
             FsyncPolicy::Always | FsyncPolicy::Never => journal::FsyncPolicy::Never,
             FsyncPolicy::EverySec => journal::FsyncPolicy::EverySec,
         };
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+        let lock_path = config.data_dir.join("voxeld.lock");
+        let lock = std::fs::File::create(&lock_path)
+            .with_context(|| format!("creating {}", lock_path.display()))?;
+        if lock.try_lock().is_err() {
+            bail!(
+                "data directory {} is in use by another voxeld (lock {}); give each server its own --data-dir",
+                config.data_dir.display(),
+                lock_path.display()
+            );
+        }
         let (mut writer, mut scan) = JournalWriter::open_path(&journal_path, policy)
             .with_context(|| format!("opening journal {}", journal_path.display()))?;
         let from = load_snapshot(world, &snapshot_path)?;
@@ -87,6 +101,7 @@ impl Persistence {
             hash = %world.snapshot().hash_hex(), "recovered"
         );
         Ok(Persistence {
+            _lock: lock,
             writer,
             sync_each_iteration: config.journal.fsync == FsyncPolicy::Always,
             snapshot_path,

@@ -413,3 +413,25 @@ fn configured_socket_mode_is_applied_and_drop_stops_the_server() {
     drop(server);
     assert!(!socket.exists());
 }
+
+#[test]
+fn a_second_server_on_the_same_data_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.socket.path = dir.path().join("a.sock");
+    config.data_dir = dir.path().join("data");
+    let first = voxeld::server::spawn(config.clone()).unwrap();
+    config.socket.path = dir.path().join("b.sock");
+    let err = voxeld::server::spawn(config.clone())
+        .err()
+        .expect("two servers on one journal");
+    let message = format!("{err:#}");
+    assert!(message.contains("in use by another voxeld"), "{message}");
+    assert!(
+        !config.socket.path.exists(),
+        "the refused server leaves no socket behind"
+    );
+    first.stop().unwrap();
+    // Once the first is gone, the directory is free again.
+    voxeld::server::spawn(config).unwrap().stop().unwrap();
+}

@@ -164,13 +164,21 @@ struct Server {
 
 impl Server {
     fn new(config: Config, handle_signals: bool) -> anyhow::Result<Server> {
+        // The socket first: "another server is listening" is the clearest refusal. Nobody can
+        // connect before the loop runs, and a failed recovery removes the socket again.
+        let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut world = VoxelWorld::new(world_settings(&config));
         let persistence = if config.journal.enabled {
-            Some(Persistence::open(&config, &mut world)?)
+            match Persistence::open(&config, &mut world) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&config.socket.path);
+                    return Err(e);
+                }
+            }
         } else {
             None
         };
-        let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut listener = UnixListener::from_std(std_listener);
         let poll = Poll::new()?;
         poll.registry()
