@@ -164,6 +164,18 @@ struct Server {
 
 impl Server {
     fn new(config: Config, handle_signals: bool) -> anyhow::Result<Server> {
+        // Signals first: from the moment the socket exists, SIGTERM means a clean shutdown.
+        let signals = if handle_signals {
+            let (read, write) = StdUnixStream::pair()?;
+            read.set_nonblocking(true)?;
+            write.set_nonblocking(true)?;
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
+            }
+            Some((read, write))
+        } else {
+            None
+        };
         // The socket first: "another server is listening" is the clearest refusal. Nobody can
         // connect before the loop runs, and a failed recovery removes the socket again.
         let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
@@ -184,19 +196,14 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let signals = if handle_signals {
-            let (read, write) = StdUnixStream::pair()?;
-            read.set_nonblocking(true)?;
-            write.set_nonblocking(true)?;
-            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
+        let signals = match signals {
+            Some((read, write)) => {
+                let mut read = UnixStream::from_std(read);
+                poll.registry()
+                    .register(&mut read, SIGNAL, Interest::READABLE)?;
+                Some((read, write))
             }
-            let mut read = UnixStream::from_std(read);
-            poll.registry()
-                .register(&mut read, SIGNAL, Interest::READABLE)?;
-            Some((read, write))
-        } else {
-            None
+            None => None,
         };
         let (done_tx, done) = flume::unbounded();
         let wake = waker.clone();
