@@ -702,10 +702,9 @@ impl<'w> Applier<'w> {
         if active == layer {
             self.inverse.push(Edit::SetActiveLayer(layer));
         }
-        for (pos, data) in chunks {
+        // Each removal records its chunk's prior data as the inverse.
+        for (pos, _) in chunks {
             self.restore_chunk(layer, pos, None);
-            // `restore_chunk` recorded the inverse; the chunk count is what changed.
-            let _ = data;
         }
         self.inverse.push(Edit::RestoreLayer {
             layer,
