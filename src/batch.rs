@@ -46,7 +46,8 @@ impl Dispatch for BatchRunner<'_> {
             }
             Reply::Script(script) => {
                 self.next_ticket += 1;
-                let job = scripts::prepare(&ctx, script, &self.config.scripts, self.next_ticket)?;
+                let job =
+                    scripts::prepare(ctx.world, script, &self.config.scripts, self.next_ticket)?;
                 self.pool
                     .submit(job)
                     .map_err(|e| RpcError::internal(e.to_string()))?;

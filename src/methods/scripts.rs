@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use systems::ScratchWorld;
+use systems::{ScratchWorld, VoxelWorld};
 
 use super::{Ctx, ScriptRequest, codes};
 use crate::config::ScriptsConfig;
@@ -29,9 +29,10 @@ pub mod script_codes {
     pub const LOGS: i32 = -32024;
 }
 
-/// Builds the job for a validated request. `ticket` identifies the job when it comes back.
+/// Builds the job for a validated request on a scratch view of `world`. `ticket` identifies
+/// the job when it comes back.
 pub fn prepare(
-    ctx: &Ctx<'_>,
+    world: &VoxelWorld,
     request: ScriptRequest,
     config: &ScriptsConfig,
     ticket: u64,
@@ -94,9 +95,9 @@ pub fn prepare(
         max_script_bytes: config.max_script_bytes,
         max_log_bytes: config.max_log_bytes,
     };
-    let edit_limits = ctx.world.world.resource::<systems::apply::WorldLimits>().0;
+    let edit_limits = world.world.resource::<systems::apply::WorldLimits>().0;
     let host = WorldHost(ScratchWorld::new(
-        ctx.world.snapshot(),
+        world.snapshot(),
         edit_limits,
         config.max_edits,
     ));

@@ -556,8 +556,8 @@ impl Server {
             Ok(Reply::Script(script)) => {
                 let ticket = self.next_ticket;
                 self.next_ticket += 1;
-                let config = self.config.scripts.clone();
-                let job = match scripts::prepare(&self.ctx(), script, &config, ticket) {
+                let job = match scripts::prepare(&self.world, script, &self.config.scripts, ticket)
+                {
                     Ok(job) => job,
                     Err(e) => return Some(Err(e)),
                 };
