@@ -420,6 +420,62 @@ fn promise_reactions_run_before_completion() {
 }
 
 #[test]
+fn reactions_left_by_a_failed_script_never_run_in_the_next_one() {
+    let mut r = runner();
+    for leftover in [
+        // A reaction that would edit, and one that would log.
+        "Promise.resolve().then(() => goxel.addVoxel(0,0,0,[1,2,3])); throw new Error('x')",
+        "Promise.resolve().then(() => console.log('late')); throw new Error('x')",
+        // A chain that queues itself forever.
+        "function f() { Promise.resolve().then(f) } f(); throw new Error('x')",
+        // A reaction that would spin.
+        "Promise.resolve().then(() => { while (true) {} }); throw new Error('x')",
+    ] {
+        let failed = r.run(job(1, leftover)).outcome.unwrap_err();
+        assert!(
+            matches!(failed.error, ScriptError::Exception { .. }),
+            "{leftover}: {:?}",
+            failed.error
+        );
+        assert!(failed.logs.is_empty(), "{leftover}: {:?}", failed.logs);
+        let start = Instant::now();
+        let next = r
+            .run(job(2, "goxel.getVoxel(0,0,0)"))
+            .outcome
+            .unwrap_or_else(|f| panic!("{leftover}: next script failed: {f:?}"));
+        assert_eq!(next.result, json!(null), "{leftover}");
+        assert_eq!(next.edit_count, 0, "{leftover}");
+        assert!(next.logs.is_empty(), "{leftover}: {:?}", next.logs);
+        assert!(start.elapsed() < Duration::from_secs(1), "{leftover}");
+    }
+}
+
+#[test]
+fn add_voxel_reads_every_colour_array_shape() {
+    let s = ok(r##"
+        const holes = [1, 2, 3]; delete holes[1];
+        const tricky = [1, 2, 3]; Object.defineProperty(tricky, 1, { get() { return 9 } });
+        const out = [];
+        for (const [i, c] of [[1, 2, 3.0], [1, 2, 3, 4.5], holes, tricky, new Array(3).fill(7), [-1, 0, 0]].entries()) {
+            try { goxel.addVoxel(i, 0, 0, c); out.push(goxel.getVoxel(i, 0, 0)); }
+            catch (e) { out.push(e.name); }
+        }
+        out
+    "##);
+    assert_eq!(
+        s.result,
+        json!([
+            [1, 2, 3, 255],
+            "RangeError",
+            "TypeError",
+            [1, 9, 3, 255],
+            [7, 7, 7, 255],
+            "RangeError"
+        ])
+    );
+}
+
+#[test]
 fn idle_runtime_is_small() {
     let mut r = runner();
     r.run(job(1, CUBE)).outcome.unwrap();

@@ -2,9 +2,9 @@
 //! `Math.random`.
 //!
 //! Everything is installed on a fresh context per script and closes over one [`ScriptState`],
-//! which owns the host for the duration of the run. Argument conversion lives here too because it
-//! is the hot path: `goxel.addVoxel(x, y, z, [r, g, b, a])` takes its colour as a raw [`Value`]
-//! and reads array elements directly instead of going through a `Vec<u8>` conversion.
+//! which owns the host for the duration of the run. Argument conversion lives here too; the hot
+//! path, `goxel.addVoxel`, is a raw C function in [`native`] that falls back on these checked
+//! conversions for anything but a plain `[r, g, b(, a)]` of small integers.
 //!
 //! Limits that must not be swallowed by a script's `try`/`catch` (edit and log limits) are
 //! recorded in [`ScriptState::fatal`] before the exception is thrown; the worker checks that flag
@@ -18,6 +18,7 @@ use rquickjs::{Array, Ctx, Exception, Function, Object, Value};
 
 use super::host::{HostError, Rgba, ScriptHost};
 use super::job::{LogLevel, LogLine, ScriptError, ScriptLimits};
+use super::native;
 
 /// Per-script state shared by every installed function.
 pub(crate) struct ScriptState<H> {
@@ -66,7 +67,7 @@ impl<H: ScriptHost> ScriptState<H> {
 
     /// Runs `op` on the host, turning host refusals into JavaScript exceptions and enforcing
     /// the edit limit afterwards.
-    fn edit<'js, T>(
+    pub(crate) fn edit<'js, T>(
         &self,
         ctx: &Ctx<'js>,
         op: impl FnOnce(&mut H) -> Result<T, HostError>,
@@ -75,9 +76,9 @@ impl<H: ScriptHost> ScriptState<H> {
             return Err(self.rethrow(ctx));
         }
         let mut slot = self.host.borrow_mut();
-        let host = slot
-            .as_mut()
-            .expect("host is present while the script runs");
+        let Some(host) = slot.as_mut() else {
+            return Err(finished(ctx));
+        };
         let result = op(host);
         let over_limit = host.edit_count() > self.limits.get().max_edits;
         drop(slot);
@@ -99,11 +100,11 @@ impl<H: ScriptHost> ScriptState<H> {
         }
     }
 
-    fn read<T>(&self, op: impl FnOnce(&H) -> T) -> T {
-        let slot = self.host.borrow();
-        op(slot
-            .as_ref()
-            .expect("host is present while the script runs"))
+    fn read<T>(&self, ctx: &Ctx<'_>, op: impl FnOnce(&H) -> T) -> rquickjs::Result<T> {
+        match self.host.borrow().as_ref() {
+            Some(host) => Ok(op(host)),
+            None => Err(finished(ctx)),
+        }
     }
 
     /// Records an uncatchable failure and throws it.
@@ -148,6 +149,12 @@ impl<H: ScriptHost> ScriptState<H> {
     }
 }
 
+/// What an API call gets once its script is over: a promise reaction or finaliser left behind
+/// by a finished script runs with no world to touch.
+fn finished(ctx: &Ctx<'_>) -> rquickjs::Error {
+    Exception::throw_internal(ctx, "the script this call belongs to has finished")
+}
+
 /// One step of splitmix64: returns the new state and the output.
 fn splitmix64(state: u64) -> (u64, u64) {
     let next = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -188,64 +195,14 @@ pub(crate) fn install<'js, H: ScriptHost>(
     Ok(())
 }
 
-/// Builds `goxel.addVoxel` around the two natives; evaluates to a factory function.
-///
-/// Each argument rquickjs hands to a native costs a value and a context reference, so the
-/// wrapper validates `[r,g,b(,a)]` in JavaScript and packs it into one integer; anything else
-/// (strings, objects, bad components) goes to the general native, which reports the error.
-const ADD_VOXEL_WRAPPER: &str = "(function (addPacked, addAny) {
-    'use strict';
-    const isArray = Array.isArray;
-    return function addVoxel(x, y, z, c) {
-        if (isArray(c)) {
-            const n = c.length;
-            if (n === 4 || n === 3) {
-                const r = c[0], g = c[1], b = c[2], a = n === 4 ? c[3] : 255;
-                if ((r & 255) === r && (g & 255) === g && (b & 255) === b && (a & 255) === a) {
-                    return addPacked(x, y, z, (r << 24) | (g << 16) | (b << 8) | a);
-                }
-            }
-        }
-        return addAny(x, y, z, c);
-    };
-})";
-
 fn goxel_object<'js, H: ScriptHost>(
     ctx: &Ctx<'js>,
     state: &Rc<ScriptState<H>>,
 ) -> rquickjs::Result<Object<'js>> {
     let goxel = Object::new(ctx.clone())?;
 
-    // The hot path. Reading array elements from Rust costs a property lookup each, so a small
-    // JavaScript wrapper unpacks `[r,g,b(,a)]` with the interpreter's fast array access and
-    // passes plain numbers; every other colour form goes to the general native.
-    let s = state.clone();
-    let add_packed = Function::new(
-        ctx.clone(),
-        move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>, rgba: Value<'js>| {
-            let p = position(&ctx, &x, &y, &z)?;
-            // The wrapper only calls this with a validated `r<<24 | g<<16 | b<<8 | a`.
-            let Some(packed) = rgba.as_int() else {
-                return Err(Exception::throw_type(
-                    &ctx,
-                    "color must be a packed RGBA integer",
-                ));
-            };
-            s.edit(&ctx, |h| h.add_voxel(p, (packed as u32).to_be_bytes()))
-        },
-    )?;
-    let s = state.clone();
-    let add_any = Function::new(
-        ctx.clone(),
-        move |ctx: Ctx<'js>, x: Value<'js>, y: Value<'js>, z: Value<'js>, c: Value<'js>| {
-            let p = position(&ctx, &x, &y, &z)?;
-            let c = color(&ctx, &c, "color")?;
-            s.edit(&ctx, |h| h.add_voxel(p, c))
-        },
-    )?;
-    let factory: Function<'js> = ctx.eval(ADD_VOXEL_WRAPPER)?;
-    let add_voxel: Function<'js> = factory.call((add_packed, add_any))?;
-    goxel.set("addVoxel", add_voxel)?;
+    // The hot path, a raw C function: see `native` for why and what it costs.
+    goxel.set("addVoxel", native::add_voxel_function(ctx, state)?)?;
 
     let s = state.clone();
     goxel.set(
@@ -271,7 +228,7 @@ fn goxel_object<'js, H: ScriptHost>(
                   z: Value<'js>|
                   -> rquickjs::Result<Value<'js>> {
                 let p = position(&ctx, &x, &y, &z)?;
-                match s.read(|h| h.get_voxel(p)) {
+                match s.read(&ctx, |h| h.get_voxel(p))? {
                     Some(c) => Ok(rgba_array(&ctx, c)?.into_value()),
                     None => Ok(Value::new_null(ctx.clone())),
                 }
@@ -373,7 +330,7 @@ fn goxel_object<'js, H: ScriptHost>(
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
-                match s.read(|h| h.bounding_box()) {
+                match s.read(&ctx, |h| h.bounding_box())? {
                     None => Ok(Value::new_null(ctx.clone())),
                     Some((min, max)) => {
                         let o = Object::new(ctx.clone())?;
@@ -390,15 +347,19 @@ fn goxel_object<'js, H: ScriptHost>(
     let s = state.clone();
     goxel.set(
         "getVoxelCount",
-        Function::new(ctx.clone(), move || s.read(|h| h.voxel_count()) as f64)?
-            .with_name("getVoxelCount")?,
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+            s.read(&ctx, |h| h.voxel_count() as f64)
+        })?
+        .with_name("getVoxelCount")?,
     )?;
 
     let s = state.clone();
     goxel.set(
         "getActiveLayer",
-        Function::new(ctx.clone(), move || s.read(|h| h.active_layer()))?
-            .with_name("getActiveLayer")?,
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+            s.read(&ctx, |h| h.active_layer())
+        })?
+        .with_name("getActiveLayer")?,
     )?;
 
     Ok(goxel)
@@ -500,7 +461,7 @@ fn position_item<'js>(ctx: &Ctx<'js>, v: &Value<'js>, i: usize) -> rquickjs::Res
 }
 
 /// A coordinate: any finite number in `i32` range, floored to the voxel that contains it.
-fn integer<'js>(ctx: &Ctx<'js>, v: &Value<'js>, name: &str) -> rquickjs::Result<i32> {
+pub(crate) fn integer<'js>(ctx: &Ctx<'js>, v: &Value<'js>, name: &str) -> rquickjs::Result<i32> {
     if let Some(i) = v.as_int() {
         return Ok(i);
     }

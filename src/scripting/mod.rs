@@ -11,6 +11,7 @@
 mod api;
 pub mod host;
 pub mod job;
+mod native;
 pub mod path;
 pub mod pool;
 pub mod worker;

@@ -19,9 +19,13 @@ use rquickjs::{CaughtError, Context, Ctx, Runtime, Value};
 use super::api::{self, ScriptState};
 use super::host::ScriptHost;
 use super::job::{ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptSuccess};
+use super::native;
 
 /// Largest stack limit a job may ask for; worker threads are spawned with room to spare.
 pub const MAX_STACK_BYTES: usize = 4 << 20;
+
+/// Most leftover jobs run (each stopped at once) before a runtime is given up on.
+const MAX_DISCARDED_JOBS: usize = 10_000;
 
 /// Stack size of pool worker threads: the JS limit plus headroom for Rust frames.
 pub(crate) const WORKER_THREAD_STACK: usize = MAX_STACK_BYTES + (4 << 20);
@@ -88,6 +92,36 @@ impl ScriptRunner {
     pub fn tidy(&mut self) {
         self.retired = None;
         self.rt.run_gc();
+        // Collecting may have queued `FinalizationRegistry` callbacks of old scripts.
+        self.discard_pending_jobs();
+    }
+
+    /// Runs out whatever a finished script left queued (promise reactions after a failure,
+    /// finalisers), so none of it runs in a later script's turn. The host has been taken back,
+    /// so every API call throws, and the deadline is already past, so the interrupt handler
+    /// stops any loop at its first check. A queue that keeps refilling itself costs the runtime.
+    fn discard_pending_jobs(&mut self) {
+        if !self.rt.is_job_pending() {
+            return;
+        }
+        self.interrupt.deadline.set(Some(Instant::now()));
+        let mut drained = false;
+        for _ in 0..MAX_DISCARDED_JOBS {
+            if matches!(self.rt.execute_pending_job(), Ok(false)) {
+                drained = true;
+                break;
+            }
+        }
+        self.interrupt.deadline.set(None);
+        self.interrupt.timed_out.set(false);
+        if !drained {
+            tracing::warn!("a script left jobs that keep queueing more; replacing its runtime");
+            self.retired = None;
+            match new_runtime(&self.interrupt) {
+                Ok(rt) => self.rt = rt,
+                Err(e) => tracing::error!(error = %e, "could not recreate script runtime"),
+            }
+        }
     }
 
     /// Creates the context (with the API installed) that the next script will run in, so a
@@ -176,6 +210,8 @@ impl ScriptRunner {
                     Ok(value) => self.run_jobs(&state, &name, timeout).map(|()| value),
                     Err(e) => Err(e),
                 };
+                // From here on `addVoxel` in this context throws instead of reaching the state.
+                context.with(|ctx| native::detach(&ctx));
                 // Freeing a context costs tens of µs: keep it until `tidy`, after the reply.
                 self.retired = Some(context);
                 outcome
@@ -204,6 +240,7 @@ impl ScriptRunner {
             .take()
             .expect("host is taken back exactly once");
         let logs = std::mem::take(&mut *state.logs.borrow_mut());
+        self.discard_pending_jobs();
         let edit_count = host.edit_count();
         let duration = start.elapsed();
         let outcome = match outcome {
