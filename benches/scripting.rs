@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rquickjs::{Context, Runtime};
 use support::job;
+use systems::ScratchWorld;
+use voxeld::script_host::WorldHost;
 use voxeld::scripting::{
     HostError, PoolConfig, Rgba, ScriptHost, ScriptJob, ScriptLimits, ScriptPool, ScriptRunner,
 };
@@ -104,6 +106,28 @@ fn add_voxel(c: &mut Criterion) {
     group.bench_function("mem_host/array_literal", |b| {
         b.iter(|| {
             let done = runner.run(job(0, &source));
+            assert_eq!(done.outcome.unwrap().edit_count, EDITS);
+        })
+    });
+    // What a pool worker really does: the server's host, a scratch view of the world.
+    let world = systems::VoxelWorld::new(systems::WorldSettings::default());
+    group.bench_function("world_host/array_literal", |b| {
+        b.iter(|| {
+            let host = WorldHost(ScratchWorld::new(
+                world.snapshot(),
+                systems::EditLimits::default(),
+                EDITS,
+            ));
+            let done = runner.run(ScriptJob {
+                ticket: 0,
+                source: source.clone(),
+                name: "bench.js".into(),
+                timeout: Duration::from_secs(60),
+                priority: 0,
+                seed: Some(1),
+                host,
+                limits: ScriptLimits::default(),
+            });
             assert_eq!(done.outcome.unwrap().edit_count, EDITS);
         })
     });
