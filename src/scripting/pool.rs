@@ -35,6 +35,9 @@ pub type WakeHook = Arc<dyn Fn() + Send + Sync>;
 /// How long an idle worker looks for the next job before it sleeps.
 const JOB_SPIN: Duration = Duration::from_micros(50);
 
+/// Finished contexts a busy worker keeps before it frees them anyway.
+const MAX_RETIRED: usize = 4;
+
 /// How many recent latencies the percentiles are computed over.
 const LATENCY_WINDOW: usize = 1024;
 
@@ -108,6 +111,8 @@ struct Shared<H> {
     cancel: Arc<AtomicBool>,
     capacity: usize,
     workers: usize,
+    /// Cores of the machine; an idle worker spins for work only while one is spare.
+    cores: usize,
     busy: AtomicUsize,
     completed: AtomicU64,
     failed: AtomicU64,
@@ -121,6 +126,9 @@ struct Queue<H> {
     heap: BinaryHeap<Queued<H>>,
     next_seq: u64,
     shutting_down: bool,
+    /// Workers that will look at the queue without being woken: those finishing a job or
+    /// spinning for the next. A job wakes a sleeping worker only when these are too few.
+    available: usize,
 }
 
 struct Queued<H> {
@@ -160,11 +168,13 @@ impl<H: ScriptHost> ScriptPool<H> {
                 heap: BinaryHeap::with_capacity(config.queue_capacity),
                 next_seq: 0,
                 shutting_down: false,
+                available: workers,
             }),
             ready: Condvar::new(),
             cancel: Arc::new(AtomicBool::new(false)),
             capacity: config.queue_capacity,
             workers,
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
             busy: AtomicUsize::new(0),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -205,8 +215,13 @@ impl<H: ScriptHost> ScriptPool<H> {
             submitted: Instant::now(),
             job,
         });
+        // Waking a sleeping thread is slow on these VMs; a worker that is finishing a job
+        // takes the next one sooner than a woken one would.
+        let wake = queue.heap.len() > queue.available;
         drop(queue);
-        self.shared.ready.notify_one();
+        if wake {
+            self.shared.ready.notify_one();
+        }
         Ok(())
     }
 
@@ -318,10 +333,21 @@ impl<H: ScriptHost> Shared<H> {
         (self.wake)();
     }
 
+    fn queue_is_empty(&self) -> bool {
+        self.queue
+            .lock()
+            .expect("script queue lock")
+            .heap
+            .is_empty()
+    }
+
     fn next_job(&self) -> Option<Queued<H>> {
         // A thread that sleeps is slow to wake on these VMs: look for work for a short while
-        // (yielding the core) before blocking, so back-to-back scripts skip the wake-up.
-        let spin_until = Instant::now() + JOB_SPIN;
+        // (yielding the core) before blocking, so back-to-back scripts skip the wake-up. Only
+        // while a core is spare, though: when other workers are running, spinning takes the
+        // core from them (and from the world thread), which costs more than a wake-up saves.
+        let spare_core = self.busy.load(Ordering::Relaxed) + 2 <= self.cores;
+        let spin_until = Instant::now() + if spare_core { JOB_SPIN } else { Duration::ZERO };
         while Instant::now() < spin_until {
             {
                 let mut queue = self.queue.lock().expect("script queue lock");
@@ -329,6 +355,7 @@ impl<H: ScriptHost> Shared<H> {
                     return None;
                 }
                 if let Some(job) = queue.heap.pop() {
+                    queue.available -= 1;
                     self.busy.fetch_add(1, Ordering::Relaxed);
                     return Some(job);
                 }
@@ -341,10 +368,13 @@ impl<H: ScriptHost> Shared<H> {
                 return None;
             }
             if let Some(job) = queue.heap.pop() {
+                queue.available -= 1;
                 self.busy.fetch_add(1, Ordering::Relaxed);
                 return Some(job);
             }
+            queue.available -= 1;
             queue = self.ready.wait(queue).expect("script queue lock");
+            queue.available += 1;
         }
     }
 }
@@ -378,11 +408,14 @@ fn worker_loop<H: ScriptHost>(shared: &Shared<H>) {
         };
         shared.busy.fetch_sub(1, Ordering::Relaxed);
         shared.finish(queued.submitted, done);
-        // The reply is on its way; free the last context and build the next one while no one
-        // waits.
-        if let Some(r) = runner.as_mut() {
+        shared.queue.lock().expect("script queue lock").available += 1;
+        // The reply is on its way. Build the next context first, so a job that arrived
+        // meanwhile waits as little as possible; free old contexts once the queue is empty.
+        prepared = runner.as_ref().and_then(|r| r.prepare());
+        if let Some(r) = runner.as_mut()
+            && (shared.queue_is_empty() || r.retired_count() >= MAX_RETIRED)
+        {
             r.tidy();
         }
-        prepared = runner.as_ref().and_then(|r| r.prepare());
     }
 }

@@ -36,8 +36,8 @@ pub(crate) const WORKER_THREAD_STACK: usize = MAX_STACK_BYTES + (4 << 20);
 pub struct ScriptRunner {
     rt: Runtime,
     interrupt: Rc<InterruptState>,
-    /// The last script's context, freed by [`ScriptRunner::tidy`].
-    retired: Option<Context>,
+    /// Contexts of finished scripts, freed by [`ScriptRunner::tidy`].
+    retired: Vec<Context>,
 }
 
 /// What the interrupt handler looks at; shared between the runner and the handler closure.
@@ -71,8 +71,13 @@ impl ScriptRunner {
         Ok(Self {
             rt,
             interrupt,
-            retired: None,
+            retired: Vec::new(),
         })
+    }
+
+    /// Contexts of finished scripts waiting for [`ScriptRunner::tidy`].
+    pub fn retired_count(&self) -> usize {
+        self.retired.len()
     }
 
     /// The runtime's current heap use in bytes, as QuickJS counts it.
@@ -90,7 +95,7 @@ impl ScriptRunner {
     /// Frees the last script's context and collects garbage. The pool calls it after the
     /// reply is on its way, so a client does not wait for the teardown.
     pub fn tidy(&mut self) {
-        self.retired = None;
+        self.retired.clear();
         self.rt.run_gc();
         // Collecting may have queued `FinalizationRegistry` callbacks of old scripts.
         self.discard_pending_jobs();
@@ -116,7 +121,7 @@ impl ScriptRunner {
         self.interrupt.timed_out.set(false);
         if !drained {
             tracing::warn!("a script left jobs that keep queueing more; replacing its runtime");
-            self.retired = None;
+            self.retired.clear();
             match new_runtime(&self.interrupt) {
                 Ok(rt) => self.rt = rt,
                 Err(e) => tracing::error!(error = %e, "could not recreate script runtime"),
@@ -141,7 +146,6 @@ impl ScriptRunner {
         job: ScriptJob<H>,
         prepared: Option<Prepared<H>>,
     ) -> ScriptDone<H> {
-        self.retired = None;
         let _span = tracing::debug_span!("script", ticket = job.ticket, name = %job.name).entered();
         let start = Instant::now();
         let ScriptJob {
@@ -213,7 +217,7 @@ impl ScriptRunner {
                 // From here on `addVoxel` in this context throws instead of reaching the state.
                 context.with(|ctx| native::detach(&ctx));
                 // Freeing a context costs tens of µs: keep it until `tidy`, after the reply.
-                self.retired = Some(context);
+                self.retired.push(context);
                 outcome
             }
             Err(rquickjs::Error::Allocation) => Err(ScriptError::MemoryLimit),
