@@ -476,6 +476,54 @@ fn add_voxel_reads_every_colour_array_shape() {
 }
 
 #[test]
+fn a_script_run_again_is_loaded_from_bytecode_and_behaves_the_same() {
+    let mut r = runner();
+    let source = r#"
+        function shape(n) { return n * 2 }
+        var seen = typeof leftOver;
+        globalThis.leftOver = 1;
+        goxel.addVoxel(1, 2, 3, [4, 5, 6]);
+        console.log('made', shape(21));
+        [shape.toString(), seen, Math.random() < 1]
+    "#;
+    let first = r.run(job(1, source)).outcome.unwrap();
+    assert_eq!(r.cached_scripts(), 1);
+    let second = r.run(job(2, source)).outcome.unwrap();
+    assert_eq!(r.cached_scripts(), 1, "the second run is a cache hit");
+    assert_eq!(first.result, second.result);
+    assert_eq!(
+        first.result,
+        json!(["function shape(n) { return n * 2 }", "undefined", true])
+    );
+    assert_eq!(first.logs, second.logs);
+    assert_eq!(second.edit_count, 1);
+
+    // Errors keep their name, line, column and stack.
+    let throwing = "let a = 1;\nlet b = 2;\n  null.boom;\n";
+    let errors: Vec<ScriptError> = (0..2)
+        .map(|i| r.run(job(10 + i, throwing)).outcome.unwrap_err().error)
+        .collect();
+    assert_eq!(errors[0], errors[1]);
+    match &errors[1] {
+        ScriptError::Exception {
+            name, line, column, ..
+        } => {
+            assert_eq!(name, "TypeError");
+            assert_eq!((*line, *column), (Some(3), Some(3)));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A syntax error is not kept; the same text under another name is another script.
+    r.run(job(20, "let = ;")).outcome.unwrap_err();
+    assert_eq!(r.cached_scripts(), 2);
+    let mut renamed = job(21, source);
+    renamed.name = "other.js".into();
+    r.run(renamed).outcome.unwrap();
+    assert_eq!(r.cached_scripts(), 3);
+}
+
+#[test]
 fn idle_runtime_is_small() {
     let mut r = runner();
     r.run(job(1, CUBE)).outcome.unwrap();

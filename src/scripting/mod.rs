@@ -6,9 +6,13 @@
 //!
 //! Code map: [`host`] is the world seam, [`job`] the data in and out, [`pool`] the queue and
 //! threads, [`worker`] one script run with its limits, [`api`] the JavaScript surface, [`path`]
-//! resolves script files inside the configured directories.
+//! resolves script files inside the configured directories. Two small modules call QuickJS
+//! directly, each for a measured reason given in its docs: `native` (`goxel.addVoxel`) and
+//! `bytecode` (loading recently run scripts instead of compiling them, kept in [`code_cache`]).
 
 mod api;
+mod bytecode;
+pub mod code_cache;
 pub mod host;
 pub mod job;
 mod native;

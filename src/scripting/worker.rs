@@ -7,16 +7,17 @@
 //! and stack limits are set per job, and after an out-of-memory failure the runtime is replaced
 //! because QuickJS makes no promise about its state after an allocation failure.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rquickjs::context::EvalOptions;
 use rquickjs::{CaughtError, Context, Ctx, Runtime, Value};
 
 use super::api::{self, ScriptState};
+use super::bytecode;
+use super::code_cache::CodeCache;
 use super::host::ScriptHost;
 use super::job::{ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptSuccess};
 use super::native;
@@ -38,6 +39,8 @@ pub struct ScriptRunner {
     interrupt: Rc<InterruptState>,
     /// Contexts of finished scripts, freed by [`ScriptRunner::tidy`].
     retired: Vec<Context>,
+    /// Bytecode of recently run scripts.
+    code_cache: RefCell<CodeCache>,
 }
 
 /// What the interrupt handler looks at; shared between the runner and the handler closure.
@@ -72,6 +75,7 @@ impl ScriptRunner {
             rt,
             interrupt,
             retired: Vec::new(),
+            code_cache: RefCell::new(CodeCache::default()),
         })
     }
 
@@ -279,9 +283,7 @@ impl ScriptRunner {
         name: &str,
         timeout: Duration,
     ) -> Result<serde_json::Value, ScriptError> {
-        let mut options = EvalOptions::default();
-        options.filename = Some(name.to_owned());
-        let value = ctx.eval_with_options::<Value<'js>, _>(source, options);
+        let value = self.compile_and_run(ctx, &source, name);
         let value = match value {
             Ok(v) => v,
             Err(e) => return Err(self.classify(ctx, state, name, timeout, Err(e))),
@@ -290,6 +292,42 @@ impl ScriptRunner {
             return Err(error);
         }
         Ok(to_json(ctx, value))
+    }
+
+    /// Runs `source` as the script `name`: loaded from the bytecode cache when this worker ran
+    /// the same script before, otherwise compiled (and its bytecode kept).
+    fn compile_and_run<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        source: &str,
+        name: &str,
+    ) -> rquickjs::Result<Value<'js>> {
+        let loaded = {
+            let mut cache = self.code_cache.borrow_mut();
+            cache
+                .get(name, source)
+                .map(|code| bytecode::load(ctx, code))
+        };
+        let compiled = match loaded {
+            Some(Ok(compiled)) => compiled,
+            failed_or_missing => {
+                if failed_or_missing.is_some() {
+                    // Not expected (this process wrote the bytecode); compile instead.
+                    let _ = ctx.catch();
+                }
+                let compiled = bytecode::compile(ctx, source, name)?;
+                if let Some(code) = bytecode::serialize(ctx, &compiled) {
+                    self.code_cache.borrow_mut().insert(name, source, code);
+                }
+                compiled
+            }
+        };
+        bytecode::run(ctx, compiled)
+    }
+
+    /// Scripts whose bytecode this runner keeps.
+    pub fn cached_scripts(&self) -> usize {
+        self.code_cache.borrow().len()
     }
 
     /// Runs queued promise jobs until none are left or one fails.
