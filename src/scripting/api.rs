@@ -188,10 +188,6 @@ pub(crate) fn install<'js, H: ScriptHost>(
         Function::new(ctx.clone(), move || s.next_random())?.with_name("random")?,
     )?;
 
-    // Atomics.wait could block a worker forever; nothing in a voxel script needs it.
-    if let Ok(atomics) = globals.get::<_, Object<'js>>("Atomics") {
-        atomics.remove("wait")?;
-    }
     Ok(())
 }
 

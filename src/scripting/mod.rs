@@ -15,6 +15,7 @@ mod bytecode;
 pub mod code_cache;
 pub mod host;
 pub mod job;
+mod lazy_globals;
 mod native;
 pub mod path;
 pub mod pool;

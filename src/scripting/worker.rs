@@ -1,7 +1,8 @@
 //! Runs one script on a QuickJS runtime owned by the current thread.
 //!
 //! A [`ScriptRunner`] keeps one `Runtime` alive across scripts (creating one costs more than a
-//! context, and an idle one is small) and gives each script a fresh `Context::full`, so no
+//! context, and an idle one is small) and gives each script a fresh context (with the globals of
+//! `Context::full`, see [`super::lazy_globals`]), so no
 //! globals leak from one script to the next. Every limit ends in a distinct [`ScriptError`] and
 //! leaves the runner usable: the interrupt handler stops runaway loops at a deadline, the heap
 //! and stack limits are set per job, and after an out-of-memory failure the runtime is replaced
@@ -20,6 +21,7 @@ use super::bytecode;
 use super::code_cache::CodeCache;
 use super::host::ScriptHost;
 use super::job::{ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptSuccess};
+use super::lazy_globals;
 use super::native;
 
 /// Largest stack limit a job may ask for; worker threads are spawned with room to spare.
@@ -138,7 +140,7 @@ impl ScriptRunner {
     /// for one script only, so nothing leaks between scripts.
     pub fn prepare<H: ScriptHost>(&self) -> Option<Prepared<H>> {
         let state = Rc::new(ScriptState::idle());
-        let context = Context::full(&self.rt).ok()?;
+        let context = lazy_globals::new_context(&self.rt).ok()?;
         context.with(|ctx| api::install(&ctx, &state)).ok()?;
         Some(Prepared { context, state })
     }
@@ -201,7 +203,7 @@ impl ScriptRunner {
             }
             None => {
                 let state = Rc::new(ScriptState::new(host, limits, seed));
-                let context = Context::full(&self.rt).and_then(|context| {
+                let context = lazy_globals::new_context(&self.rt).and_then(|context| {
                     context.with(|ctx| api::install(&ctx, &state))?;
                     Ok(context)
                 });
