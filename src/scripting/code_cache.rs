@@ -13,7 +13,7 @@ use rustc_hash::FxHasher;
 pub const MAX_ENTRIES: usize = 64;
 
 /// Most bytes (name, source and bytecode together) a worker keeps.
-pub const MAX_BYTES: usize = 2 << 20;
+pub const MAX_BYTES: usize = 512 << 10;
 
 /// A bounded least-recently-used map from (name, source) to bytecode.
 pub struct CodeCache {
