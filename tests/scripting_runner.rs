@@ -104,6 +104,40 @@ fn memory_bomb_hits_memory_limit_and_runner_recovers() {
 }
 
 #[test]
+fn running_out_of_memory_while_built_ins_are_created_is_an_error_not_a_crash() {
+    // Fill the heap to just below the limit, then touch typed arrays (created on first use)
+    // at every level of free memory: creating them fails part-way at some point.
+    let mut r = runner();
+    let source = r#"
+        const hog = [];
+        let outcome = [];
+        try { for (;;) hog.push(new Array(1000).fill(1)); } catch (e) { outcome.push('full') }
+        for (let i = 0; i < 200; i++) {
+            hog.pop();
+            try { outcome.push(typeof Int8Array, typeof Uint8Array, typeof Atomics, typeof Map); break; }
+            catch (e) { }
+        }
+        outcome.length
+    "#;
+    for limit_kib in [2048, 2304, 2560, 3072] {
+        let mut j = job(1, source);
+        j.limits.memory_bytes = limit_kib << 10;
+        // Any outcome but a crash or a hang: success, or the memory limit.
+        if let Err(f) = r.run(j).outcome {
+            assert_eq!(f.error, ScriptError::MemoryLimit, "{limit_kib} KiB");
+        }
+        assert_eq!(
+            r.run(job(2, "new Int16Array([1, 2]).length + new Set([1]).size"))
+                .outcome
+                .unwrap()
+                .result,
+            json!(3),
+            "{limit_kib} KiB"
+        );
+    }
+}
+
+#[test]
 fn stack_bomb_is_stack_overflow() {
     let mut r = runner();
     let e = r

@@ -202,6 +202,10 @@ unsafe extern "C" fn lazy_accessor(
             }
         } else if create_group(raw, global, group, holder) < 0 {
             qjs::JS_EXCEPTION
+        } else if is_own_accessor(raw, global, atom, holder, i) {
+            // Creating the group failed part-way earlier (out of memory, caught by the
+            // script): reading the global again would only call this accessor again.
+            qjs::JS_UNDEFINED
         } else {
             qjs::JS_GetProperty(raw, global, atom)
         };
@@ -244,25 +248,14 @@ unsafe fn create_group(
         let mut stuck = None;
         for (i, name) in group.names.iter().enumerate() {
             let atom = qjs::JS_NewAtom(raw, name.as_ptr());
-            let mut desc = qjs::JSPropertyDescriptor {
-                flags: 0,
-                value: qjs::JS_UNDEFINED,
-                getter: qjs::JS_UNDEFINED,
-                setter: qjs::JS_UNDEFINED,
-            };
+            let mut desc = empty_descriptor();
             let found = qjs::JS_GetOwnProperty(raw, &mut desc, global, atom);
             if found < 0 {
                 qjs::JS_FreeAtom(raw, atom);
                 release(raw, kept);
                 return -1;
             }
-            let ours = found == 1 && {
-                let accessor = qjs::JS_GetPropertyUint32(raw, holder, i as u32);
-                let same = desc.flags & qjs::JS_PROP_GETSET as c_int != 0
-                    && qjs::JS_IsStrictEqual(raw, desc.getter, accessor);
-                qjs::JS_FreeValue(raw, accessor);
-                same
-            };
+            let ours = found == 1 && is_accessor_of(raw, &desc, holder, i);
             let permanent = found == 1 && desc.flags & qjs::JS_PROP_CONFIGURABLE as c_int == 0;
             if permanent && (ours || group.auto_init.contains(name)) {
                 stuck.get_or_insert(*name);
@@ -337,6 +330,60 @@ unsafe fn create_group(
             }
         }
         status
+    }
+}
+
+/// Whether `desc` is the lazy accessor number `i` of the group whose holder is `holder`.
+///
+/// # Safety
+/// `raw` is a live context, `desc` a descriptor it filled and `holder` a group's holder.
+unsafe fn is_accessor_of(
+    raw: *mut qjs::JSContext,
+    desc: &qjs::JSPropertyDescriptor,
+    holder: qjs::JSValue,
+    i: usize,
+) -> bool {
+    // SAFETY: per the contract; the accessor read back is freed.
+    unsafe {
+        if desc.flags & qjs::JS_PROP_GETSET as c_int == 0 {
+            return false;
+        }
+        let accessor = qjs::JS_GetPropertyUint32(raw, holder, i as u32);
+        let same = qjs::JS_IsStrictEqual(raw, desc.getter, accessor);
+        qjs::JS_FreeValue(raw, accessor);
+        same
+    }
+}
+
+/// Whether the global `atom` is still the lazy accessor number `i` of `holder`'s group.
+///
+/// # Safety
+/// `raw` is a live context, `global` its global object and `holder` a group's holder.
+unsafe fn is_own_accessor(
+    raw: *mut qjs::JSContext,
+    global: qjs::JSValue,
+    atom: qjs::JSAtom,
+    holder: qjs::JSValue,
+    i: usize,
+) -> bool {
+    // SAFETY: per the contract; the descriptor read is freed.
+    unsafe {
+        let mut desc = empty_descriptor();
+        if qjs::JS_GetOwnProperty(raw, &mut desc, global, atom) != 1 {
+            return false;
+        }
+        let ours = is_accessor_of(raw, &desc, holder, i);
+        free_descriptor(raw, &desc);
+        ours
+    }
+}
+
+fn empty_descriptor() -> qjs::JSPropertyDescriptor {
+    qjs::JSPropertyDescriptor {
+        flags: 0,
+        value: qjs::JS_UNDEFINED,
+        getter: qjs::JS_UNDEFINED,
+        setter: qjs::JS_UNDEFINED,
     }
 }
 
