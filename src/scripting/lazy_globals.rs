@@ -437,6 +437,13 @@ mod tests {
         ctx.json_stringify(v).unwrap().unwrap().to_string().unwrap()
     }
 
+    /// Evaluates `source` in a fresh lazy context and returns its result as JSON.
+    fn eval_lazy(source: &str) -> String {
+        let rt = Runtime::new().unwrap();
+        let lazy = new_context(&rt).unwrap();
+        lazy.with(|ctx| eval_json(&ctx, source))
+    }
+
     const NAMES: &str = "JSON.stringify(Object.getOwnPropertyNames(globalThis).sort())";
 
     #[test]
@@ -457,12 +464,8 @@ mod tests {
 
     #[test]
     fn lazy_built_ins_work_and_are_created_once() {
-        let rt = Runtime::new().unwrap();
-        let lazy = new_context(&rt).unwrap();
-        let out = lazy.with(|ctx| {
-            eval_json(
-                &ctx,
-                r#"
+        let out = eval_lazy(
+            r#"
                 const getter = Object.getOwnPropertyDescriptor(globalThis, 'Set').get;
                 const M = Map;
                 [
@@ -482,8 +485,7 @@ mod tests {
                     new DOMException('m', 'NotFoundError').code,
                 ]
                 "#,
-            )
-        });
+        );
         assert_eq!(
             out,
             r#"["1,2,44",2,4,true,true,"function","a",2,true,"1970-01-01T00:00:00.000Z","number",true,true,8]"#
@@ -492,12 +494,8 @@ mod tests {
 
     #[test]
     fn what_a_script_did_to_a_lazy_global_survives_its_creation() {
-        let rt = Runtime::new().unwrap();
-        let lazy = new_context(&rt).unwrap();
-        let out = lazy.with(|ctx| {
-            eval_json(
-                &ctx,
-                r#"
+        let out = eval_lazy(
+            r#"
                 Int8Array = 5;
                 Atomics = 'a';
                 delete globalThis.WeakSet;
@@ -509,8 +507,7 @@ mod tests {
                     Object.getOwnPropertyDescriptor(globalThis, 'Set').configurable,
                 ]
                 "#,
-            )
-        });
+        );
         assert_eq!(
             out,
             r#"["function",5,"mine","a","function","undefined",false,7,false]"#
@@ -519,20 +516,15 @@ mod tests {
 
     #[test]
     fn a_permanent_auto_initialised_global_is_an_error_not_an_abort() {
-        let rt = Runtime::new().unwrap();
-        let lazy = new_context(&rt).unwrap();
-        let out = lazy.with(|ctx| {
-            eval_json(
-                &ctx,
-                r#"
+        let out = eval_lazy(
+            r#"
                 Object.defineProperty(globalThis, 'Atomics', { value: 1, configurable: false });
                 let first, second;
                 try { new Int8Array(1) } catch (e) { first = e.name + ': ' + e.message }
                 try { new Int8Array(1) } catch (e) { second = e.name }
                 [first, second, typeof Map]
                 "#,
-            )
-        });
+        );
         assert_eq!(
             out,
             r#"["TypeError: cannot create ArrayBuffer: the global Atomics was made non-configurable","TypeError","function"]"#
@@ -541,12 +533,8 @@ mod tests {
 
     #[test]
     fn a_frozen_global_object_gives_errors_not_a_hang() {
-        let rt = Runtime::new().unwrap();
-        let lazy = new_context(&rt).unwrap();
-        let out = lazy.with(|ctx| {
-            eval_json(
-                &ctx,
-                r#"
+        let out = eval_lazy(
+            r#"
                 Object.freeze(globalThis);
                 const out = [];
                 for (const f of [() => typeof Map, () => typeof Map, () => new Date(0).getTime(), () => typeof Math]) {
@@ -554,16 +542,11 @@ mod tests {
                 }
                 out
                 "#,
-            )
-        });
+        );
         assert_eq!(out, r#"["TypeError","TypeError","TypeError","object"]"#);
-        let lazy = new_context(&rt).unwrap();
-        let out = lazy.with(|ctx| {
-            eval_json(
-                &ctx,
-                "Object.preventExtensions(globalThis); [typeof Map, typeof Int8Array, typeof Atomics]",
-            )
-        });
+        let out = eval_lazy(
+            "Object.preventExtensions(globalThis); [typeof Map, typeof Int8Array, typeof Atomics]",
+        );
         assert_eq!(out, r#"["function","function","object"]"#);
     }
 
