@@ -19,16 +19,8 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const CUBE: &str = r#"
-for (var x = 0; x < 5; x++) {
-    for (var y = 0; y < 5; y++) {
-        for (var z = 0; z < 5; z++) {
-            goxel.addVoxel(x, y, z, [255, 0, 0, 255]);
-        }
-    }
-}
-console.log("Created 5x5x5 red cube");
-"#;
+/// The seed's 5×5×5 cube script, as shipped in `assets/scripts/`.
+const CUBE: &str = include_str!("../assets/scripts/create_cube.js");
 
 const ROUNDS: usize = 5;
 

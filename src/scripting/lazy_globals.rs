@@ -292,7 +292,7 @@ unsafe fn create_group(
         // the group twice.
         if qjs::JS_PreventExtensions(raw, holder) < 0 || (group.add)(raw) < 0 {
             release(raw, kept);
-            if !has_exception(raw) {
+            if !qjs::JS_HasException(raw) {
                 let ctx = Ctx::from_raw(NonNull::new_unchecked(raw));
                 Exception::throw_internal(&ctx, "could not create built-in objects");
             }
@@ -414,15 +414,6 @@ unsafe fn release(raw: *mut qjs::JSContext, kept: Vec<Kept>) {
             qjs::JS_FreeAtom(raw, k.atom);
         }
     }
-}
-
-/// Whether an exception is pending in `raw`.
-///
-/// # Safety
-/// `raw` is a live context on this thread.
-unsafe fn has_exception(raw: *mut qjs::JSContext) -> bool {
-    // SAFETY: per the contract.
-    unsafe { qjs::JS_HasException(raw) }
 }
 
 #[cfg(test)]

@@ -340,6 +340,14 @@ impl<H: ScriptHost> Shared<H> {
         (self.wake)();
     }
 
+    /// Counts a worker that finished its job as available again; returns whether the queue
+    /// is empty.
+    fn back_to_available(&self) -> bool {
+        let mut queue = self.queue.lock().expect("script queue lock");
+        queue.available += 1;
+        queue.heap.is_empty()
+    }
+
     fn queue_is_empty(&self) -> bool {
         self.queue
             .lock()
@@ -353,8 +361,7 @@ impl<H: ScriptHost> Shared<H> {
         // for work for a while (yielding the core) before blocking, so back-to-back scripts
         // skip the wake-up. Only while a core is spare, though: when other workers are
         // running, spinning takes the core from them (and from the world thread), which costs
-        // more than a wake-up saves.
-        // One spinner is enough to take the next job.
+        // more than a wake-up saves. One spinner is enough to take the next job.
         if self
             .spinning
             .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
@@ -429,13 +436,13 @@ fn worker_loop<H: ScriptHost>(shared: &Shared<H>) {
         };
         shared.busy.fetch_sub(1, Ordering::Relaxed);
         shared.finish(queued.submitted, done);
-        shared.queue.lock().expect("script queue lock").available += 1;
+        let queue_empty = shared.back_to_available();
         // The reply is on its way. Free old contexts while no live one is around (the
         // collector then walks garbage only: measured 14 % cheaper per script than collecting
         // with the next context already built), unless jobs are waiting; then build the next
         // context, or leave it to a waiting job to build its own.
         if let Some(r) = runner.as_mut() {
-            if shared.queue_is_empty() || r.retired_count() >= MAX_RETIRED {
+            if queue_empty || r.retired_count() >= MAX_RETIRED {
                 r.tidy();
             }
             if shared.queue_is_empty() {
