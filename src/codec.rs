@@ -8,7 +8,7 @@
 //! boxes min then max, strings `u32` byte length + UTF-8.
 //! Chunk: `present: u8`, then run-length voxels x-fastest: `runs: u32`, each run a
 //! `len: u16` (1..=4096) and a colour.
-//! World: `b"VXW1"`, `seq: u64`, `active: u32`, `next_layer_id: u32`, `layers: u32`, each layer
+//! World: `b"VXW1"`, `seq: u64`, `active: u32`, `reserved: u32` (written as the lowest free layer id, ignored on read), `layers: u32`, each layer
 //! `id: u32`, `name`, `visible: u8`, `order: i32`, `chunks: u32`, each chunk `pos` + chunk.
 
 use std::sync::Arc;
@@ -453,19 +453,17 @@ pub fn decode_buffer(bytes: &[u8]) -> Result<CommandBuffer, DecodeError> {
 pub struct WorldImage {
     /// Sequence number the world was at.
     pub seq: u64,
-    /// The id the next created layer gets.
-    pub next_layer_id: u32,
     /// A buffer that rebuilds the world's layers and chunks onto a fresh world.
     pub restore: CommandBuffer,
 }
 
 /// Encodes a whole snapshot (for snapshot files and `replay --out`).
-pub fn encode_world(s: &WorldSnapshot, next_layer_id: u32, out: &mut Vec<u8>) {
+pub fn encode_world(s: &WorldSnapshot, out: &mut Vec<u8>) {
     out.extend_from_slice(b"VXW1");
     out.extend_from_slice(&s.seq.to_le_bytes());
     let mut w = W(out);
     w.u32(s.active_layer.0);
-    w.u32(next_layer_id);
+    w.u32(lowest_free_layer_id(s));
     let layers: Vec<_> = s.layers().collect();
     w.u32(layers.len() as u32);
     for l in layers {
@@ -482,6 +480,18 @@ pub fn encode_world(s: &WorldSnapshot, next_layer_id: u32, out: &mut Vec<u8>) {
     }
 }
 
+/// The lowest layer id not in use (what older readers took as the next layer id).
+fn lowest_free_layer_id(s: &WorldSnapshot) -> u32 {
+    let mut id = 1;
+    for l in s.layers() {
+        if l.id.0 != id {
+            break;
+        }
+        id += 1;
+    }
+    id
+}
+
 /// Decodes a world written by [`encode_world`] into a restore buffer for a fresh world
 /// (whose only layer is layer 1).
 pub fn decode_world(bytes: &[u8]) -> Result<WorldImage, DecodeError> {
@@ -495,7 +505,7 @@ pub fn decode_world(bytes: &[u8]) -> Result<WorldImage, DecodeError> {
     }
     let seq = r.u64()?;
     let active = LayerId(r.u32()?);
-    let next_layer_id = r.u32()?;
+    let _reserved = r.u32()?;
     let n = r.u32()?;
     let mut restore = CommandBuffer::new(Source::System);
     restore.history = HistoryMode::Skip;
@@ -523,11 +533,7 @@ pub fn decode_world(bytes: &[u8]) -> Result<WorldImage, DecodeError> {
     if !has_default {
         restore.edits.push(Edit::DeleteLayer(LayerId(1)));
     }
-    Ok(WorldImage {
-        seq,
-        next_layer_id,
-        restore,
-    })
+    Ok(WorldImage { seq, restore })
 }
 
 #[cfg(test)]
@@ -642,7 +648,7 @@ mod tests {
         w.apply(b).result.unwrap();
         let s = w.snapshot();
         let mut bytes = Vec::new();
-        encode_world(&s, 3, &mut bytes);
+        encode_world(&s, &mut bytes);
         let image = decode_world(&bytes).unwrap();
         let mut fresh = VoxelWorld::new(WorldSettings::default());
         fresh.apply(image.restore).result.unwrap();

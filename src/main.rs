@@ -95,10 +95,7 @@ fn main() -> anyhow::Result<()> {
 /// Writes the world as a voxeld snapshot file (`.vxs`).
 fn write_world(world: &systems::VoxelWorld, path: &std::path::Path) -> anyhow::Result<()> {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("vxs") => {
-            let next = world.world.resource::<systems::layer::LayerIndex>().next_id;
-            persist::save_snapshot(&world.snapshot(), next, path)
-        }
+        Some("vxs") => persist::save_snapshot(&world.snapshot(), path),
         other => bail!(
             "cannot write {}: only .vxs (voxeld snapshot) is supported, not {other:?}",
             path.display()

@@ -131,11 +131,10 @@ impl Persistence {
             if finished {
                 self.records_since_snapshot = 0;
                 let snapshot = world.snapshot();
-                let next_id = next_layer_id(world);
                 let path = self.snapshot_path.clone();
                 // The snapshot is immutable: encode and write it off the world thread.
                 self.snapshot_thread = Some(std::thread::spawn(move || {
-                    if let Err(e) = save_snapshot(&snapshot, next_id, &path) {
+                    if let Err(e) = save_snapshot(&snapshot, &path) {
                         tracing::error!(error = %e, "writing snapshot failed");
                     }
                 }));
@@ -152,8 +151,7 @@ impl Persistence {
             tracing::error!(error = %e, "final journal sync failed");
         }
         if self.on_shutdown
-            && let Err(e) =
-                save_snapshot(&world.snapshot(), next_layer_id(world), &self.snapshot_path)
+            && let Err(e) = save_snapshot(&world.snapshot(), &self.snapshot_path)
         {
             tracing::error!(error = %e, "writing shutdown snapshot failed");
         }
@@ -182,18 +180,10 @@ impl Recorder for Persistence {
     }
 }
 
-fn next_layer_id(world: &VoxelWorld) -> u32 {
-    world.world.resource::<systems::layer::LayerIndex>().next_id
-}
-
 /// Writes `snapshot` atomically to `path`.
-pub fn save_snapshot(
-    snapshot: &Arc<WorldSnapshot>,
-    next_layer_id: u32,
-    path: &Path,
-) -> anyhow::Result<()> {
+pub fn save_snapshot(snapshot: &Arc<WorldSnapshot>, path: &Path) -> anyhow::Result<()> {
     let mut payload = Vec::new();
-    encode_world(snapshot, next_layer_id, &mut payload);
+    encode_world(snapshot, &mut payload);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -225,10 +215,6 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
     if let Err(e) = applied.result {
         bail!("snapshot {} does not apply: {e}", path.display());
     }
-    world
-        .world
-        .resource_mut::<systems::layer::LayerIndex>()
-        .next_id = image.next_layer_id;
     world.set_seq(seq);
     world.update();
     Ok(seq)

@@ -44,20 +44,12 @@ pub fn create_project(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, R
         .map(|s| s.into_owned())
         .unwrap_or_else(|| "Untitled".into());
     let snapshot = ctx.world.snapshot();
-    let next = LayerId(
-        ctx.world
-            .world
-            .resource::<systems::layer::LayerIndex>()
-            .next_id
-            .max(1),
-    );
-    let mut edits = vec![
-        Edit::CreateLayer {
-            name: "Layer 1".into(),
-        },
-        Edit::SetActiveLayer(next),
-    ];
-    edits.extend(snapshot.layers().map(|l| Edit::DeleteLayer(l.id)));
+    // Every layer goes first, so the new project's layer is layer 1, as in Goxel.
+    let mut edits: Vec<Edit> = snapshot.layers().map(|l| Edit::DeleteLayer(l.id)).collect();
+    edits.push(Edit::CreateLayer {
+        name: "Layer 1".into(),
+    });
+    edits.push(Edit::SetActiveLayer(LayerId(1)));
     let outcome = ctx.edit(whole_world(edits), "name")?;
     let layer = outcome.created_layers[0];
     Ok(Reply::Value(
@@ -96,8 +88,8 @@ pub fn create_layer(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, Rpc
         .world
         .world
         .resource::<systems::layer::LayerIndex>()
-        .next_id
-        .max(1);
+        .lowest_free_id()
+        .0;
     let mut edits = vec![Edit::CreateLayer {
         name: name.clone().into(),
     }];

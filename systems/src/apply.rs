@@ -202,7 +202,6 @@ pub fn apply_buffer(
 ) -> Result<(BufferOutcome, CommandBuffer), EditError> {
     let limits = world.resource::<WorldLimits>().0;
     check_limits(buffer, &limits)?;
-    let next_layer_id = world.resource::<LayerIndex>().next_id;
     let mut applier = Applier::new(world, limits);
     let result = applier.run(buffer);
     match result {
@@ -236,7 +235,6 @@ pub fn apply_buffer(
                 let _ = rollback.edit(edit);
             }
             rollback.finish();
-            world.resource_mut::<LayerIndex>().next_id = next_layer_id;
             Err(e)
         }
     }
@@ -305,6 +303,22 @@ impl<'w> Applier<'w> {
                 self.edit(&edits[i])?;
                 i += 1;
             }
+        }
+        // A buffer may delete every layer on its way (a project load does), but the world it
+        // leaves has at least one, and an active one.
+        if self.world.resource::<LayerIndex>().by_id.is_empty() {
+            return Err(EditError::LastLayer);
+        }
+        let active = self.world.resource::<ActiveLayer>().0;
+        if !self
+            .world
+            .resource::<LayerIndex>()
+            .by_id
+            .contains_key(&active)
+        {
+            let top = self.top_layer().expect("a layer exists");
+            self.world.resource_mut::<ActiveLayer>().0 = top;
+            self.world.resource_mut::<DirtyChunks>().layers = true;
         }
         Ok(())
     }
@@ -398,12 +412,7 @@ impl<'w> Applier<'w> {
                 self.target = *layer;
             }
             Edit::CreateLayer { name } => {
-                let id = {
-                    let mut index = self.world.resource_mut::<LayerIndex>();
-                    let id = LayerId(index.next_id.max(1));
-                    index.next_id = id.0 + 1;
-                    id
-                };
+                let id = self.world.resource::<LayerIndex>().lowest_free_id();
                 let order = self.max_order().map_or(0, |o| o + 1);
                 self.spawn_layer(
                     id,
@@ -443,8 +452,6 @@ impl<'w> Applier<'w> {
                         order: *order,
                     };
                     self.spawn_layer(*layer, info);
-                    let mut index = self.world.resource_mut::<LayerIndex>();
-                    index.next_id = index.next_id.max(layer.0 + 1);
                     self.inverse.push(Edit::DeleteLayer(*layer));
                 }
             }
@@ -461,7 +468,11 @@ impl<'w> Applier<'w> {
                     std::mem::replace(&mut self.world.resource_mut::<ActiveLayer>().0, *layer);
                 if old != *layer {
                     self.world.resource_mut::<DirtyChunks>().layers = true;
-                    self.inverse.push(Edit::SetActiveLayer(old));
+                    // With no active layer (all deleted earlier in this buffer), undoing the
+                    // deletions brings the old one back.
+                    if self.world.resource::<LayerIndex>().by_id.contains_key(&old) {
+                        self.inverse.push(Edit::SetActiveLayer(old));
+                    }
                 }
             }
             Edit::MergeLayers { source, target } => {
@@ -633,6 +644,14 @@ impl<'w> Applier<'w> {
         Ok(())
     }
 
+    /// The layer drawn over all others (ties: the lowest id).
+    fn top_layer(&mut self) -> Option<LayerId> {
+        let mut q = self.world.query::<(&LayerId, &LayerInfo)>();
+        q.iter(self.world)
+            .max_by_key(|(id, info)| (info.order, std::cmp::Reverse(**id)))
+            .map(|(id, _)| *id)
+    }
+
     fn max_order(&mut self) -> Option<i32> {
         let mut q = self.world.query::<&LayerInfo>();
         q.iter(self.world).map(|i| i.order).max()
@@ -687,9 +706,6 @@ impl<'w> Applier<'w> {
 
     fn delete_layer(&mut self, layer: LayerId) -> Result<(), EditError> {
         let e = self.require_layer(layer)?;
-        if self.world.resource::<LayerIndex>().by_id.len() <= 1 {
-            return Err(EditError::LastLayer);
-        }
         let chunks = self.layer_chunks(layer);
         let info = self
             .world
@@ -716,12 +732,9 @@ impl<'w> Applier<'w> {
         let mut index = self.world.resource_mut::<LayerIndex>();
         index.by_id.remove(&layer);
         if active == layer {
-            let mut q = self.world.query::<(&LayerId, &LayerInfo)>();
-            let next = q
-                .iter(self.world)
-                .max_by_key(|(id, info)| (info.order, std::cmp::Reverse(**id)))
-                .map(|(id, _)| *id)
-                .expect("another layer exists");
+            // The top layer becomes active; with none left, no layer is until the buffer adds
+            // one (checked when the buffer ends).
+            let next = self.top_layer().unwrap_or(LayerId(0));
             self.world.resource_mut::<ActiveLayer>().0 = next;
         }
         if self.target == layer {

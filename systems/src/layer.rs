@@ -25,8 +25,21 @@ pub struct LayerInfo {
 pub struct LayerIndex {
     /// Every live layer.
     pub by_id: BTreeMap<LayerId, Entity>,
-    /// The id the next created layer gets; ids are never reused.
-    pub next_id: u32,
+}
+
+impl LayerIndex {
+    /// The id a new layer gets: the lowest free id from 1, as in Goxel (so a new project's
+    /// layers are 1, 2, 3 ... and a deleted layer's id is given out again).
+    pub fn lowest_free_id(&self) -> LayerId {
+        let mut id = 1;
+        for taken in self.by_id.keys() {
+            if taken.0 != id {
+                break;
+            }
+            id += 1;
+        }
+        LayerId(id)
+    }
 }
 
 /// The layer that edits without an explicit layer go to.

@@ -123,10 +123,7 @@ pub fn build_world(settings: &WorldSettings) -> World {
             },
         ))
         .id();
-    let mut index = LayerIndex {
-        next_id: 2,
-        ..Default::default()
-    };
+    let mut index = LayerIndex::default();
     index.by_id.insert(first, entity);
     world.insert_resource(index);
     world.insert_resource(ActiveLayer(first));
@@ -198,22 +195,10 @@ impl VoxelWorld {
         };
         let Some(inverse) = inverse else { return };
         let seq = self.seq();
-        // Layer ids are handed out in order, so the first one this buffer created is the next
-        // id as it was before it: a taken-back buffer must not use up ids.
-        let first_created = applied
-            .result
-            .as_ref()
-            .ok()
-            .and_then(|o| o.created_layers.first().copied());
         let mut inverse = inverse;
         inverse.history = HistoryMode::Skip;
         self.apply(inverse);
         self.set_seq(seq - 1);
-        if let Some(first) = first_created {
-            self.world
-                .resource_mut::<crate::layer::LayerIndex>()
-                .next_id = first.0;
-        }
         if let Some(step) = &applied.effective {
             let mut h = self.world.resource_mut::<UndoHistory>();
             match mode {

@@ -474,16 +474,36 @@ fn layers_create_delete_merge_and_hide() {
         w.apply(buffer(vec![Edit::DeleteLayer(LayerId(1))])).result,
         Err(EditError::LastLayer)
     );
+    // Ids are the lowest free one, as in Goxel: layer 2 was merged away, so "b" is layer 2.
     w.apply(buffer(vec![
         Edit::CreateLayer { name: "b".into() },
-        Edit::SetActiveLayer(LayerId(3)),
+        Edit::SetActiveLayer(LayerId(2)),
     ]))
     .result
     .unwrap();
-    w.apply(buffer(vec![Edit::DeleteLayer(LayerId(3))]))
+    w.apply(buffer(vec![Edit::DeleteLayer(LayerId(2))]))
         .result
         .unwrap();
     assert_eq!(w.snapshot().active_layer, LayerId(1));
+    // A buffer may delete every layer if it leaves one: a new project's layer is layer 1 again.
+    let before = w.snapshot().hash_hex();
+    w.apply(buffer(vec![
+        Edit::DeleteLayer(LayerId(1)),
+        Edit::CreateLayer { name: "new".into() },
+    ]))
+    .result
+    .unwrap();
+    let s = w.snapshot();
+    assert_eq!(s.layers().map(|l| l.id).collect::<Vec<_>>(), [LayerId(1)]);
+    assert_eq!(s.layer(LayerId(1)).unwrap().name, "new");
+    assert_eq!(s.active_layer, LayerId(1));
+    assert_eq!(s.voxel_count(), 0);
+    w.apply(CommandBuffer::undo()).result.unwrap();
+    assert_eq!(
+        w.snapshot().hash_hex(),
+        before,
+        "undo brings the old layer back"
+    );
 }
 
 #[test]
