@@ -31,7 +31,8 @@ use glam::IVec3;
 use rustc_hash::FxHashMap;
 use systems::coords::split;
 use systems::{
-    CHUNK_VOLUME, ChunkData, Color, CommandBuffer, Edit, LayerId, Source, WorldSnapshot,
+    CHUNK_VOLUME, ChunkData, Color, CommandBuffer, Edit, EditError, HistoryMode, LayerId, Source,
+    VoxelWorld, WorldSettings, WorldSnapshot,
 };
 
 /// A file format voxeld reads or writes.
@@ -156,6 +157,19 @@ impl Document {
     /// Non-empty voxels in all layers.
     pub fn voxel_count(&self) -> u64 {
         self.layers.iter().map(DocLayer::voxel_count).sum()
+    }
+
+    /// A new world holding exactly this document (for conversions and tests).
+    pub fn to_world(&self) -> Result<VoxelWorld, EditError> {
+        let mut world = VoxelWorld::new(WorldSettings::default());
+        let buffer = self.replace_buffer(&world.snapshot());
+        world
+            .apply(CommandBuffer {
+                history: HistoryMode::Skip,
+                ..buffer
+            })
+            .result?;
+        Ok(world)
     }
 
     /// The buffer that replaces every layer of `current` with this document's layers, as one
@@ -316,5 +330,97 @@ pub fn encode(
         Format::Vox => vox::encode(world),
         Format::Obj => mesh::encode_obj(world, file_name),
         Format::Ply => mesh::encode_ply(world),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(id: Option<u32>, name: &str, voxels: &[([i32; 3], [u8; 4])]) -> DocLayer {
+        let mut b = LayerBuilder::new();
+        for (p, c) in voxels {
+            b.set(IVec3::from_array(*p), Color(*c));
+        }
+        DocLayer {
+            id,
+            chunks: b.finish(),
+            ..DocLayer::new(name)
+        }
+    }
+
+    #[test]
+    fn a_document_replaces_every_layer_and_one_undo_brings_the_old_world_back() {
+        let mut world = VoxelWorld::new(WorldSettings::default());
+        world
+            .apply(CommandBuffer {
+                edits: vec![
+                    Edit::Set {
+                        pos: IVec3::new(9, 9, 9),
+                        color: Color([1, 2, 3, 255]),
+                    },
+                    Edit::CreateLayer { name: "old".into() },
+                ],
+                ..CommandBuffer::new(Source::Rpc)
+            })
+            .result
+            .unwrap();
+        let before = world.snapshot().hash_hex();
+        let mut hidden = layer(Some(7), "hidden", &[([-20, 0, 3], [0, 0, 255, 128])]);
+        hidden.visible = false;
+        let doc = Document {
+            layers: vec![
+                layer(
+                    None,
+                    "base",
+                    &[
+                        ([0, 0, 0], [255, 0, 0, 255]),
+                        ([17, 0, 0], [0, 255, 0, 255]),
+                    ],
+                ),
+                hidden,
+                layer(Some(7), "duplicate id", &[]),
+            ],
+            active: None,
+        };
+        world
+            .apply(doc.replace_buffer(&world.snapshot()))
+            .result
+            .unwrap();
+        let s = world.snapshot();
+        let ids: Vec<_> = s
+            .layers()
+            .map(|l| (l.id.0, l.name.as_str(), l.visible))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (1, "base", true),
+                (2, "duplicate id", true),
+                (7, "hidden", false)
+            ]
+        );
+        assert_eq!(s.active_layer, LayerId(2), "the top layer is active");
+        assert_eq!(
+            s.voxel(LayerId(1), IVec3::new(17, 0, 0)),
+            Color([0, 255, 0, 255])
+        );
+        assert_eq!(
+            s.voxel(LayerId(7), IVec3::new(-20, 0, 3)),
+            Color([0, 0, 255, 128])
+        );
+        assert_eq!(s.voxel_count(), 3);
+        assert_eq!(doc.to_world().unwrap().snapshot().hash_hex(), s.hash_hex());
+        world.apply(CommandBuffer::undo()).result.unwrap();
+        assert_eq!(world.snapshot().hash_hex(), before);
+    }
+
+    #[test]
+    fn an_empty_document_leaves_one_empty_layer() {
+        let world = Document::default().to_world().unwrap();
+        let s = world.snapshot();
+        assert_eq!(s.layers().count(), 1);
+        assert_eq!(s.active_layer, LayerId(1));
+        assert_eq!(s.voxel_count(), 0);
     }
 }
