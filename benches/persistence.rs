@@ -68,6 +68,7 @@ fn ctx<'a>(world: &'a mut VoxelWorld, journal: &'a mut dyn Recorder) -> Ctx<'a> 
         journal,
         started: Instant::now(),
         facts: ServerFacts::default(),
+        files: voxeld::files::FileAccess::defaults(),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::methods::{self, Ctx, NoJournal, Reply, ServerFacts, scripts};
 use crate::rpc::{Dispatch, Request, RpcError, handle_line};
 use crate::script_host::WorldHost;
-use crate::scripting::{PoolConfig, ScriptDone, ScriptPool};
+use crate::scripting::{PoolConfig, ScriptDone, ScriptPool, SubmitError};
 use crate::server::world_settings;
 use systems::VoxelWorld;
 
@@ -27,6 +27,7 @@ struct BatchRunner<'c> {
     done: flume::Receiver<ScriptDone<WorldHost>>,
     started: std::time::Instant,
     next_ticket: u64,
+    files: crate::files::FileAccess,
 }
 
 impl Dispatch for BatchRunner<'_> {
@@ -38,6 +39,7 @@ impl Dispatch for BatchRunner<'_> {
             journal: &mut self.journal,
             started: self.started,
             facts: ServerFacts::default(),
+            files: &self.files,
         };
         match methods::call(&mut ctx, &request.method, &request.params)? {
             Reply::Value(v) => Ok(v),
@@ -46,17 +48,24 @@ impl Dispatch for BatchRunner<'_> {
             }
             Reply::Script(script) => {
                 self.next_ticket += 1;
-                let job =
-                    scripts::prepare(ctx.world, script, &self.config.scripts, self.next_ticket)?;
-                self.pool
-                    .submit(job)
-                    .map_err(|e| RpcError::internal(e.to_string()))?;
+                let job = match scripts::prepare(
+                    ctx.world,
+                    script,
+                    &self.config.scripts,
+                    self.next_ticket,
+                )? {
+                    scripts::Prepared::Job(job) => *job,
+                    scripts::Prepared::Failed(v) => return Ok(v),
+                };
+                self.pool.submit(job).map_err(scripts::submit_error)?;
                 let done = self
                     .done
                     .recv()
-                    .map_err(|_| RpcError::internal("script worker pool stopped"))?;
+                    .map_err(|_| scripts::submit_error(SubmitError::ShutDown))?;
                 scripts::complete(&mut ctx, done)
             }
+            // Batch mode is sequential: heavy work runs in place, in file order.
+            Reply::Background(job) => job.run(),
         }
     }
 }
@@ -83,6 +92,7 @@ pub fn run(file: &Path, config: &Config, out: &mut dyn Write) -> anyhow::Result<
         done,
         started: std::time::Instant::now(),
         next_ticket: 0,
+        files: crate::files::FileAccess::new(config),
     };
     let mut reply = Vec::new();
     for line in text.split(|&b| b == b'\n') {

@@ -36,6 +36,28 @@ pub struct Config {
     pub tick_rate_hz: u32,
     /// Rules that change the world on each tick.
     pub simulation: SimulationConfig,
+    /// Which files clients may load, save and export.
+    pub files: FilesConfig,
+}
+
+/// File access for load, save, export and render.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Directories absolute paths must lie under (relative entries: under `data_dir`). `None`:
+    /// the data directory and the system temporary directory, where daemon clients write.
+    pub roots: Option<Vec<PathBuf>>,
+    /// Largest file a load reads, so a client cannot make the server read without end.
+    pub max_file_bytes: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            roots: None,
+            max_file_bytes: 1 << 30,
+        }
+    }
 }
 
 /// Socket settings.
@@ -218,6 +240,7 @@ impl Default for Config {
             world: WorldConfig::default(),
             tick_rate_hz: 20,
             simulation: SimulationConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }

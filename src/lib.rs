@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod files;
 pub mod formats;
 pub mod journal;
 pub mod methods;

@@ -19,9 +19,10 @@ use voxeld::journal::reader::scan_bytes;
 use voxeld::journal::{
     FaultyStorage, FsyncPolicy, JournalWriter, MemStorage, Record, RecordKind, scan,
 };
-use voxeld::methods::{self, Ctx, Recorder, Reply, ServerFacts, codes};
+use voxeld::methods::{self, Ctx, Recorder, Reply, ServerFacts};
 use voxeld::persist::replay_records;
 use voxeld::rpc::Params;
+use voxeld::rpc::codes;
 use voxeld::server::world_settings;
 
 const BIN: &str = env!("CARGO_BIN_EXE_voxeld");
@@ -546,11 +547,12 @@ fn call(
         journal: recorder,
         started: Instant::now(),
         facts: ServerFacts::default(),
+        files: voxeld::files::FileAccess::defaults(),
     };
     match methods::call(&mut ctx, method, &params)? {
         Reply::Value(v) => Ok(v),
         Reply::Raw(r) => Ok(serde_json::from_str(r.get()).unwrap()),
-        Reply::Script(_) => panic!("no scripts here"),
+        Reply::Script(_) | Reply::Background(_) => panic!("no scripts or jobs here"),
     }
 }
 

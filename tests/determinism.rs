@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use support::{Client, TestServer};
-use voxeld::methods::codes;
+use voxeld::rpc::codes;
 
 const BIN: &str = env!("CARGO_BIN_EXE_voxeld");
 const CLIENTS: i64 = 8;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use support::{Client, TestServer, eventually};
 use voxeld::config::Config;
 
-const SENTINEL: &str = r#"{"jsonrpc":"2.0","method":"ping","id":"sentinel"}"#;
+const SENTINEL: &str = r#"{"jsonrpc":"2.0","method":"echo","params":["pong"],"id":"sentinel"}"#;
 
 /// Sends `input` as one line, then a `ping` sentinel; returns every reply line before the
 /// sentinel's. An input that deserves no reply thus yields an empty list, proven by the
@@ -24,7 +24,7 @@ fn replies_to(c: &mut Client, input: &str) -> Vec<Value> {
     let mut replies = Vec::new();
     loop {
         let reply = c.read_json();
-        if reply == json!({"jsonrpc":"2.0","result":"pong","id":"sentinel"}) {
+        if reply == json!({"jsonrpc":"2.0","result":["pong"],"id":"sentinel"}) {
             return replies;
         }
         replies.push(reply);
@@ -115,14 +115,14 @@ fn spec_section_7_over_the_socket() {
                 r#"{"jsonrpc": "2.0", "method": "echo", "params": {"a": 19}, "id": "2"},"#,
                 r#"{"foo": "boo"},"#,
                 r#"{"jsonrpc": "2.0", "method": "foo.get", "params": {"name": "myself"}, "id": "5"},"#,
-                r#"{"jsonrpc": "2.0", "method": "ping", "id": "9"}]"#
+                r#"{"jsonrpc": "2.0", "method": "echo", "params": ["pong"], "id": "9"}]"#
             ),
             &[concat!(
                 r#"[{"jsonrpc": "2.0", "result": [1,2,4], "id": "1"},"#,
                 r#"{"jsonrpc": "2.0", "result": {"a": 19}, "id": "2"},"#,
                 r#"{"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid Request"}, "id": null},"#,
                 r#"{"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": "5"},"#,
-                r#"{"jsonrpc": "2.0", "result": "pong", "id": "9"}]"#
+                r#"{"jsonrpc": "2.0", "result": ["pong"], "id": "9"}]"#
             )],
         ),
         // rpc call Batch (all notifications): no reply at all
@@ -132,12 +132,12 @@ fn spec_section_7_over_the_socket() {
         ),
         // ids: string, number, null are echoed as given
         (
-            r#"{"jsonrpc":"2.0","method":"ping","id":null}"#,
-            &[r#"{"jsonrpc":"2.0","result":"pong","id":null}"#],
+            r#"{"jsonrpc":"2.0","method":"echo","params":["pong"],"id":null}"#,
+            &[r#"{"jsonrpc":"2.0","result":["pong"],"id":null}"#],
         ),
         (
-            r#"{"jsonrpc":"2.0","method":"ping","id":-1.5e3}"#,
-            &[r#"{"jsonrpc":"2.0","result":"pong","id":-1.5e3}"#],
+            r#"{"jsonrpc":"2.0","method":"echo","params":["pong"],"id":-1.5e3}"#,
+            &[r#"{"jsonrpc":"2.0","result":["pong"],"id":-1.5e3}"#],
         ),
     ];
     for (input, expected) in cases {
@@ -185,13 +185,13 @@ fn several_requests_per_write_and_several_values_per_line() {
 
     // Back-to-back values on one line (as the Goxel daemon accepts), with and without spaces.
     c.send_line(concat!(
-        r#"{"jsonrpc":"2.0","method":"ping","id":"a"}"#,
+        r#"{"jsonrpc":"2.0","method":"echo","params":["pong"],"id":"a"}"#,
         r#"{"jsonrpc":"2.0","method":"echo","params":[1],"id":"b"} "#,
-        r#"[{"jsonrpc":"2.0","method":"ping","id":"c"}]"#
+        r#"[{"jsonrpc":"2.0","method":"echo","params":["pong"],"id":"c"}]"#
     ));
     assert_eq!(
         c.read_json(),
-        json!({"jsonrpc":"2.0","result":"pong","id":"a"})
+        json!({"jsonrpc":"2.0","result":["pong"],"id":"a"})
     );
     assert_eq!(
         c.read_json(),
@@ -199,11 +199,11 @@ fn several_requests_per_write_and_several_values_per_line() {
     );
     assert_eq!(
         c.read_json(),
-        json!([{"jsonrpc":"2.0","result":"pong","id":"c"}])
+        json!([{"jsonrpc":"2.0","result":["pong"],"id":"c"}])
     );
 
     // One request split over many writes.
-    let line = r#"{"jsonrpc":"2.0","method":"ping","id":"split"}"#;
+    let line = r#"{"jsonrpc":"2.0","method":"echo","params":["pong"],"id":"split"}"#;
     for chunk in line.as_bytes().chunks(5) {
         c.send_raw(chunk);
     }
@@ -261,7 +261,7 @@ fn oversized_frame_is_a_parse_error_and_the_connection_survives() {
         c.read_json(),
         json!({"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null})
     );
-    assert_eq!(c.result("ping", Value::Null), "pong");
+    assert_eq!(c.result("echo", json!(["pong"])), json!(["pong"]));
     // An oversized line arriving in pieces, followed by a good line in the same write.
     c.send_raw(&[b'y'; 200]);
     c.send_raw(&[b'y'; 200]);
@@ -292,7 +292,7 @@ fn bad_clients_do_not_disturb_others() {
         let mut half = server.client();
         half.send_raw(br#"{"jsonrpc":"2.0","method":"goxel.add_voxel","params":[1,1,1,[1,1,"#);
     }
-    assert_eq!(good.result("ping", Value::Null), "pong");
+    assert_eq!(good.result("echo", json!(["pong"])), json!(["pong"]));
     // Garbage, including invalid UTF-8: a parse error, and that client keeps its connection.
     let mut garbage = server.client();
     garbage.send_raw(b"\xff\xfe\x00garbage{{{\n");
@@ -307,15 +307,15 @@ fn bad_clients_do_not_disturb_others() {
     assert!(rest.len() <= 1, "{rest:?}");
     // A client that writes half a line and waits neither blocks nor corrupts another.
     let mut waiting = server.client();
-    waiting.send_raw(br#"{"jsonrpc":"2.0","method":"pi"#);
+    waiting.send_raw(br#"{"jsonrpc":"2.0","method":"ec"#);
     for i in 0..50 {
         let r = good.result("goxel.get_voxel", json!([0, 0, 0]));
         assert_eq!(r["color"], json!([9, 9, 9, 255]), "round {i}");
     }
-    waiting.send_raw(b"ng\",\"id\":7}\n");
+    waiting.send_raw(b"ho\",\"params\":[\"pong\"],\"id\":7}\n");
     assert_eq!(
         waiting.read_json(),
-        json!({"jsonrpc":"2.0","result":"pong","id":7})
+        json!({"jsonrpc":"2.0","result":["pong"],"id":7})
     );
     // The half-sent edit was never applied.
     assert_eq!(
@@ -333,8 +333,8 @@ fn connection_limit_answers_the_extra_client_with_an_error() {
     let server = TestServer::start_with(|c| c.socket.max_connections = 2);
     let mut a = server.client();
     let mut b = server.client();
-    assert_eq!(a.result("ping", Value::Null), "pong");
-    assert_eq!(b.result("ping", Value::Null), "pong");
+    assert_eq!(a.result("echo", json!(["pong"])), json!(["pong"]));
+    assert_eq!(b.result("echo", json!(["pong"])), json!(["pong"]));
 
     let mut third = server.client();
     let lines = third.read_to_eof();
@@ -350,7 +350,7 @@ fn connection_limit_answers_the_extra_client_with_an_error() {
         "{reply}"
     );
     // The two admitted clients are unaffected.
-    assert_eq!(a.result("ping", Value::Null), "pong");
+    assert_eq!(a.result("echo", json!(["pong"])), json!(["pong"]));
 
     // Once one leaves, a new client is admitted (the server notices the close promptly).
     drop(b);
@@ -361,7 +361,7 @@ fn connection_limit_answers_the_extra_client_with_an_error() {
         reply["id"] == "sentinel"
     });
     assert!(admitted, "no slot freed after a client left");
-    assert_eq!(a.result("ping", Value::Null), "pong");
+    assert_eq!(a.result("echo", json!(["pong"])), json!(["pong"]));
 }
 
 #[test]
@@ -381,7 +381,7 @@ fn socket_file_mode_stale_file_live_server_and_removal() {
     assert!(meta.file_type().is_socket());
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let mut c = Client::connect(&path);
-    assert_eq!(c.result("ping", Value::Null), "pong");
+    assert_eq!(c.result("echo", json!(["pong"])), json!(["pong"]));
 
     // A second server on a live socket is refused with a clear error; the first keeps going.
     let err = voxeld::server::spawn(config.clone())
@@ -390,7 +390,7 @@ fn socket_file_mode_stale_file_live_server_and_removal() {
     let message = format!("{err:#}");
     assert!(message.contains("already listening"), "{message}");
     assert!(message.contains("voxeld.sock"), "{message}");
-    assert_eq!(c.result("ping", Value::Null), "pong");
+    assert_eq!(c.result("echo", json!(["pong"])), json!(["pong"]));
 
     server.stop().unwrap();
     assert!(!path.exists(), "socket file left behind after stop");

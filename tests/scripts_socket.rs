@@ -117,12 +117,15 @@ fn each_limit_and_error_has_its_own_reply_and_changes_nothing() {
         ),
         ("goxel.addVoxel(5,5,5,[300,0,0,255])", -32020, "color"),
     ];
+    // A failed script is the daemon's result `{success: false, code, message}`, with voxeld's
+    // details inside it.
     for (script, code, word) in cases {
         let r = run(&mut c, script, json!({"name": "case.js"}));
-        let e = &r["error"];
-        assert_eq!(e["code"], *code, "{script}: {r}");
-        assert!(e.to_string().contains(word), "{script}: {r}");
-        assert!(e["data"]["logs"].is_array(), "{script}: {r}");
+        let f = &r["result"];
+        assert_eq!(f["success"], false, "{script}: {r}");
+        assert_eq!(f["code"], *code, "{script}: {r}");
+        assert!(f.to_string().contains(word), "{script}: {r}");
+        assert!(f["logs"].is_array(), "{script}: {r}");
     }
     // A thrown error carries name, message, line and column.
     let r = run(
@@ -130,12 +133,12 @@ fn each_limit_and_error_has_its_own_reply_and_changes_nothing() {
         "console.log('before');\n  throw new RangeError('boom')",
         json!({"name": "t.js"}),
     );
-    let d = &r["error"]["data"];
+    let d = &r["result"]["error"];
     assert_eq!(d["name"], "RangeError");
     assert_eq!(d["message"], "boom");
     assert_eq!(d["line"], 2);
     assert!(d["column"].as_u64().unwrap() >= 1);
-    assert_eq!(d["logs"][0]["message"], "before");
+    assert_eq!(r["result"]["logs"][0]["message"], "before");
     // None of the failed scripts left an edit behind.
     assert_eq!(
         c.result("goxel.get_status", Value::Null)["world_hash"],
@@ -153,15 +156,26 @@ fn each_limit_and_error_has_its_own_reply_and_changes_nothing() {
 fn bad_params_are_refused_naming_the_field() {
     let server = TestServer::start();
     let mut c = server.client();
+    // As in the daemon: `script` wins over `path`, a timeout ≤ 0 is the default, one above
+    // the maximum is the maximum.
+    for params in [
+        json!({"script": "1", "path": "a.js"}),
+        json!({"script": "1", "timeout_ms": 0}),
+        json!({"script": "1", "timeout_ms": 300001}),
+    ] {
+        assert_eq!(c.result("goxel.execute_script", params)["result"], 1);
+    }
+    // A script file that cannot be used is a `success: false` result naming the path.
+    for path in ["/etc/passwd", "../x.js"] {
+        let r = c.result("goxel.execute_script", json!({ "path": path }));
+        assert_eq!(r["success"], false, "{r}");
+        assert_eq!(r["code"], -32025, "{r}");
+        assert!(r["message"].as_str().unwrap().contains(path), "{r}");
+    }
     for (params, field) in [
         (json!({}), "script"),
-        (json!({"script": "1", "path": "a.js"}), "script"),
         (json!({"script": 5}), "script"),
-        (json!({"script": "1", "timeout_ms": 0}), "timeout_ms"),
-        (json!({"script": "1", "timeout_ms": 300001}), "timeout_ms"),
         (json!({"script": "1", "timeout_ms": "x"}), "timeout_ms"),
-        (json!({"path": "/etc/passwd"}), "path"),
-        (json!({"path": "../x.js"}), "path"),
     ] {
         let e = c.error("goxel.execute_script", params.clone());
         assert_eq!(e["code"], -32602, "{params}: {e}");
@@ -365,6 +379,9 @@ fn example_scripts_run_from_the_script_directory() {
     let r = c.result("goxel.execute_script", json!({"path": "checkerboard.js"}));
     assert_eq!(r["result"], 128);
     // Escapes are refused.
-    let e = c.error("goxel.execute_script", json!({"path": "../../Cargo.toml"}));
-    assert_eq!(e["code"], -32602);
+    let r = c.result("goxel.execute_script", json!({"path": "../../Cargo.toml"}));
+    assert_eq!(
+        (r["success"].clone(), r["code"].clone()),
+        (json!(false), json!(-32025))
+    );
 }

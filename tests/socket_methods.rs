@@ -13,8 +13,19 @@ fn hash(c: &mut Client) -> String {
         .to_string()
 }
 
+/// The colour at `p` in the active layer, `null` when empty.
 fn voxel(c: &mut Client, p: [i32; 3]) -> Value {
-    c.result("goxel.get_voxel", json!({"x": p[0], "y": p[1], "z": p[2]}))["color"].clone()
+    let r = c.result("goxel.get_voxel", json!({"x": p[0], "y": p[1], "z": p[2]}));
+    if r["exists"] == true {
+        r["color"].clone()
+    } else {
+        assert_eq!(
+            r["color"],
+            json!([0, 0, 0, 0]),
+            "an empty voxel reads [0,0,0,0]"
+        );
+        Value::Null
+    }
 }
 
 fn add(c: &mut Client, p: [i32; 3], color: Value) {
@@ -60,7 +71,7 @@ fn add_get_remove_by_name_and_by_position() {
         c.request(r#"{"jsonrpc":"2.0","method":"goxel.get_voxel","params":[-4,5,-6],"id":4}"#);
     assert_eq!(
         reply,
-        json!({"jsonrpc":"2.0","id":4,"result":{"x":-4,"y":5,"z":-6,"exists":true,"color":[0,128,0,200]}})
+        json!({"jsonrpc":"2.0","id":4,"result":{"x":-4,"y":5,"z":-6,"exists":true,"color":[0,128,0,200],"layer_id":1}})
     );
     let reply = c.request(
         r#"{"jsonrpc":"2.0","method":"goxel.get_voxel","params":{"position":[7,8,9]},"id":5}"#,
@@ -71,7 +82,7 @@ fn add_get_remove_by_name_and_by_position() {
     );
     assert_eq!(
         reply["result"],
-        json!({"x":100,"y":0,"z":0,"exists":false,"color":null})
+        json!({"x":100,"y":0,"z":0,"exists":false,"color":[0,0,0,0],"layer_id":1})
     );
 
     let r = c.result("goxel.remove_voxel", json!([1, 2, 3]));
@@ -128,7 +139,7 @@ fn paint_voxels_list_and_single_forms() {
     );
     assert_eq!(
         r,
-        json!({"success":true,"painted_count":2,"requested_count":3,"layer_id":1,"color":[255,0,0,255]})
+        json!({"success":true,"painted":2,"painted_count":2,"requested_count":3,"layer_id":1,"color":[255,0,0,255]})
     );
     assert_eq!(voxel(&mut c, [0, 0, 0]), json!([255, 0, 0, 255]));
     assert_eq!(voxel(&mut c, [1, 0, 0]), json!([255, 0, 0, 255]));
@@ -256,7 +267,8 @@ fn batch_operations_apply_as_one_buffer_or_not_at_all() {
         ]}),
     );
     assert_eq!(r["success"], true);
-    assert_eq!(r["operation_count"], 4);
+    assert_eq!(r["total_operations"], 4);
+    assert_eq!(r["successful_operations"], 4);
     assert_eq!(voxel(&mut c, [0, 0, 0]), json!([7, 8, 9, 255]));
     assert_eq!(voxel(&mut c, [1, 0, 0]), json!([4, 5, 6, 255]));
     assert_eq!(voxel(&mut c, [9, 9, 9]), Value::Null);
@@ -270,47 +282,50 @@ fn batch_operations_apply_as_one_buffer_or_not_at_all() {
     c.result("goxel.redo", Value::Null);
     assert_eq!(hash(&mut c), before_batch_undo);
 
-    // One bad operation refuses the whole batch; the world is unchanged.
-    let before = hash(&mut c);
-    let e = c.error(
-        "goxel.batch_operations",
-        json!({"operations": [
-            {"op": "add", "x": 5, "y": 5, "z": 5, "color": [1, 2, 3]},
-            {"op": "add", "x": 6, "y": 5, "z": 5, "color": [300, 0, 0]},
-        ]}),
-    );
-    assert_eq!(e["code"], -32602);
-    assert!(
-        e["message"]
-            .as_str()
-            .unwrap()
-            .contains("'operations[1].color'"),
-        "{e}"
-    );
-    let e = c.error(
+    // As in the daemon, a bad entry is skipped (and named in `errors`); the rest applies, as
+    // one buffer.
+    let r = c.result(
         "goxel.batch_operations",
         json!({"operations": [
             {"op": "add", "x": 5, "y": 5, "z": 5, "color": [1, 2, 3]},
             {"op": "explode", "x": 6, "y": 5, "z": 5},
+            {"type": "add_voxel", "x": 5_000_000, "y": 5, "z": 5, "r": 1, "g": 2, "b": 3},
+            {"type": "add_voxel", "x": 7, "y": 5, "z": 5, "r": 1, "g": 2},
+            "not an object",
+            {"type": "add_voxel", "x": 8, "y": 5, "z": 5, "r": 300, "g": 2, "b": 3, "a": 9},
         ]}),
     );
+    assert_eq!(r["success"], true);
+    assert_eq!(r["total_operations"], 6);
+    assert_eq!(r["successful_operations"], 2);
+    let failed: Vec<u64> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(failed, [1, 2, 3, 4], "{r}");
     assert!(
-        e["message"]
+        r["errors"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("'operations[1].op'"),
-        "{e}"
+            .contains("explode"),
+        "{r}"
     );
-    let e = c.error(
-        "goxel.batch_operations",
-        json!({"operations": [
-            {"op": "add", "x": 5, "y": 5, "z": 5, "color": [1, 2, 3]},
-            {"op": "add", "x": 5_000_000, "y": 5, "z": 5, "color": [1, 2, 3]},
-        ]}),
+    assert_eq!(voxel(&mut c, [5, 5, 5]), json!([1, 2, 3, 255]));
+    assert_eq!(
+        voxel(&mut c, [8, 5, 5]),
+        json!([255, 2, 3, 9]),
+        "channels clamp"
     );
-    assert_eq!(e["code"], -32602, "{e}");
+    // Nothing valid at all: still a success, with nothing written.
+    let before = hash(&mut c);
+    let r = c.result("goxel.batch_operations", json!({"operations": [{"x": 1}]}));
+    assert_eq!(r["successful_operations"], 0);
     assert_eq!(hash(&mut c), before);
-    assert_eq!(voxel(&mut c, [5, 5, 5]), Value::Null);
+    // No list at all is -32602.
+    let e = c.error("goxel.batch_operations", json!({"ops": []}));
+    assert_eq!(e["code"], -32602);
 }
 
 #[test]
@@ -372,24 +387,33 @@ fn bulk_reads_and_colour_analysis() {
     let p = c.result("goxel.get_layer_voxels", json!({"offset": 100}));
     assert_eq!(p["count"], 0);
 
+    // The daemon's `max` is one past the last voxel; `dimensions` is the true size.
     let r = c.result("goxel.get_bounding_box", Value::Null);
     assert_eq!(
         r,
-        json!({"empty":false,"min":[-2,0,0],"max":[40,40,40],"width":43,"height":41,"depth":41})
+        json!({"empty":false,"min":[-2,0,0],"max":[41,41,41],"dimensions":[43,41,41],
+               "max_inclusive":[40,40,40],"width":43,"height":41,"depth":41,"exact":true})
+    );
+    let r = c.result("goxel.get_bounding_box", json!({"exact": false}));
+    assert_eq!(
+        (r["min"].clone(), r["max"].clone()),
+        (json!([-16, 0, 0]), json!([48, 48, 48]))
     );
 
     let r = c.result("goxel.get_color_histogram", Value::Null);
+    let pct = |n: f64| n * 100.0 / 7.0;
     assert_eq!(
         r,
         json!({"histogram":[
-            {"color":[255,0,0,255],"hex":"#ff0000ff","count":4},
-            {"color":[0,0,255,255],"hex":"#0000ffff","count":2},
-            {"color":[0,255,0,255],"hex":"#00ff00ff","count":1},
-        ],"unique_colors":3,"total_voxels":7,"layer_id":1})
+            {"color":"#FF0000FF","rgba":[255,0,0,255],"count":4,"percentage":pct(4.0)},
+            {"color":"#0000FFFF","rgba":[0,0,255,255],"count":2,"percentage":pct(2.0)},
+            {"color":"#00FF00FF","rgba":[0,255,0,255],"count":1,"percentage":pct(1.0)},
+        ],"unique_colors":3,"total_voxels":7,"metadata":{"binned":false,"layer_id":-1}})
     );
-    let r = c.result("goxel.find_voxels_by_color", json!({"color": "#0000ff"}));
-    assert_eq!(r["total"], 2);
-    let mut found: Vec<String> = r["voxels"]
+    let r = c.result("goxel.find_voxels_by_color", json!({"color": [0, 0, 255]}));
+    assert_eq!(r["match_count"], 2);
+    assert_eq!(r["target_color"], "#0000FFFF");
+    let mut found: Vec<String> = r["locations"]
         .as_array()
         .unwrap()
         .iter()
@@ -399,24 +423,43 @@ fn bulk_reads_and_colour_analysis() {
     assert_eq!(
         found,
         vec![
-            json!({"x":-2,"y":1,"z":5}).to_string(),
-            json!({"x":0,"y":3,"z":0}).to_string()
+            json!({"x":-2,"y":1,"z":5,"layer_id":1,"layer":"Layer 1"}).to_string(),
+            json!({"x":0,"y":3,"z":0,"layer_id":1,"layer":"Layer 1"}).to_string()
         ]
     );
     let r = c.result(
         "goxel.find_voxels_by_color",
-        json!({"color": [255, 0, 0], "limit": 1}),
+        json!({"color": [255, 0, 0], "max_results": 1}),
     );
-    assert_eq!(
-        (r["count"].clone(), r["total"].clone()),
-        (json!(1), json!(4))
-    );
+    assert_eq!(r["match_count"], 1);
     assert_eq!(r["truncated"], true);
+    // Tolerance: near-red matches within 10 per channel.
+    let r = c.result(
+        "goxel.find_voxels_by_color",
+        json!({"color": [250, 5, 0], "tolerance": 10, "include_locations": false}),
+    );
+    assert_eq!(r["match_count"], 4);
+    assert!(r.get("locations").is_none());
     let r = c.result("goxel.get_unique_colors", Value::Null);
     assert_eq!(
         r,
-        json!({"colors":[[0,0,255,255],[0,255,0,255],[255,0,0,255]],"count":3,"layer_id":1})
+        json!({"colors":[
+            {"hex":"#0000FFFF","rgba":[0,0,255,255],"count":2},
+            {"hex":"#00FF00FF","rgba":[0,255,0,255],"count":1},
+            {"hex":"#FF0000FF","rgba":[255,0,0,255],"count":4},
+        ],"count":3,"metadata":{"layer_id":-1,"sorted_by_count":false}})
     );
+    // color_filter in bulk reads; a region in colour analysis.
+    let r = c.result(
+        "goxel.get_layer_voxels",
+        json!({"color_filter": [0, 255, 0]}),
+    );
+    assert_eq!(r["count"], 1);
+    let r = c.result(
+        "goxel.get_color_histogram",
+        json!({"region": {"min": [0, 0, 0], "max": [3, 0, 0]}}),
+    );
+    assert_eq!(r["total_voxels"], 4);
 
     // Empty world after a new project.
     c.result("goxel.create_project", Value::Null);
@@ -433,14 +476,14 @@ fn layers_create_list_visibility_activate_merge_delete_and_project() {
     let r = c.result("goxel.list_layers", Value::Null);
     assert_eq!(
         r,
-        json!({"layers":[{"id":1,"name":"Layer 1","visible":true,"active":true,"order":0,"voxel_count":1}],
+        json!({"layers":[{"id":1,"name":"Layer 1","visible":true,"active":true,"index":0,"order":0,"voxel_count":1}],
                "count":1,"active_layer":1})
     );
 
     let r = c.result("goxel.create_layer", json!({"name": "details"}));
     assert_eq!(
         r,
-        json!({"success":true,"layer_id":2,"name":"details","visible":true,"active":true})
+        json!({"success":true,"layer_id":2,"name":"details","visible":true,"color":[255,255,255],"active":true})
     );
     // New voxels go to the new active layer.
     add(&mut c, [1, 0, 0], json!([2, 2, 2]));
@@ -457,14 +500,18 @@ fn layers_create_list_visibility_activate_merge_delete_and_project() {
         json!({"layer_id": 2, "visible": false}),
     );
     assert_eq!(r, json!({"success":true,"layer_id":2,"visible":false}));
-    // Hidden layers do not count in the world bounding box.
+    // The bounding box is the active layer's (2), as in the daemon; -2 is every layer.
     let bb = c.result("goxel.get_bounding_box", Value::Null);
     assert_eq!(
-        (bb["min"].clone(), bb["max"].clone()),
-        (json!([0, 0, 0]), json!([0, 0, 0]))
+        (bb["min"].clone(), bb["max_inclusive"].clone()),
+        (json!([0, 0, 0]), json!([1, 0, 0]))
     );
-    let bb = c.result("goxel.get_bounding_box", json!({"layer_id": 2}));
-    assert_eq!(bb["max"], json!([1, 0, 0]));
+    let bb = c.result("goxel.get_bounding_box", json!({"layer_id": 1}));
+    assert_eq!(bb["max_inclusive"], json!([0, 0, 0]));
+    let bb = c.result("goxel.get_bounding_box", json!({"layer_id": -2}));
+    assert_eq!(bb["max_inclusive"], json!([1, 0, 0]));
+    let e = c.error("goxel.get_bounding_box", json!({"layer_id": 9}));
+    assert_eq!(e["code"], -32603, "{e}");
 
     let r = c.result("goxel.set_active_layer", json!({"layer_id": 1}));
     assert_eq!(r, json!({"success":true,"layer_id":1}));
@@ -494,9 +541,17 @@ fn layers_create_list_visibility_activate_merge_delete_and_project() {
     assert_eq!(layers["layers"][1]["visible"], false);
     let r = c.result("goxel.delete_layer", json!({"layer_id": tmp}));
     assert_eq!(r, json!({"success":true,"layer_id":tmp,"active_layer":1}));
-    let e = c.error("goxel.delete_layer", json!([1]));
-    assert_eq!(e["code"], -32010, "{e}");
-    assert_eq!(c.result("goxel.list_layers", Value::Null)["count"], 1);
+    // Deleting the last layer leaves an empty one in its place (as in the daemon); undo.
+    let before_delete = hash(&mut c);
+    let r = c.result("goxel.delete_layer", json!([1]));
+    assert_eq!(r["success"], true);
+    let layers = c.result("goxel.list_layers", Value::Null);
+    assert_eq!(layers["count"], 1);
+    assert_eq!(layers["layers"][0]["voxel_count"], 0);
+    c.result("goxel.undo", Value::Null);
+    assert_eq!(hash(&mut c), before_delete);
+    let e = c.error("goxel.delete_layer", json!({"layer_id": 77}));
+    assert_eq!(e["code"], -1012, "{e}");
 
     // A project replaces everything by one empty layer; undo brings the old world back.
     let before = hash(&mut c);
@@ -583,8 +638,8 @@ fn housekeeping_and_every_listed_method_answers() {
     let server = TestServer::start();
     let mut c = server.client();
     assert_eq!(
-        c.request(r#"{"jsonrpc":"2.0","method":"ping","id":1}"#),
-        json!({"jsonrpc":"2.0","result":"pong","id":1})
+        c.request(r#"{"jsonrpc":"2.0","method":"echo","params":["pong"],"id":1}"#),
+        json!({"jsonrpc":"2.0","result":["pong"],"id":1})
     );
     assert_eq!(
         c.request(
@@ -596,18 +651,58 @@ fn housekeeping_and_every_listed_method_answers() {
         c.result("echo", json!([1, "two", 3.5])),
         json!([1, "two", 3.5])
     );
-    assert_eq!(c.result("echo", Value::Null), Value::Null);
+    assert_eq!(c.result("echo", Value::Null), json!({}));
     let v = c.result("version", Value::Null);
+    assert_eq!(
+        (
+            v["version"].clone(),
+            v["type"].clone(),
+            v["protocol"].clone()
+        ),
+        (json!("0.19.0"), json!("daemon"), json!("JSON-RPC 2.0"))
+    );
     assert_eq!(v["name"], "voxeld");
-    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(c.result("status", Value::Null)["status"], "running");
+    assert_eq!(v["server_version"], env!("CARGO_PKG_VERSION"));
+    let s = c.result("status", Value::Null);
+    assert_eq!(s["status"], "running");
+    assert_eq!(
+        s["pid"],
+        std::process::id(),
+        "the server runs in this test process"
+    );
+    assert_eq!(s["goxel_initialized"], true);
+    let p = c.result("ping", Value::Null);
+    assert_eq!(p["pong"], true);
+    assert!(p["timestamp"].as_u64().unwrap() > 1_700_000_000);
 
-    let methods = c.result("list_methods", Value::Null);
-    let methods: Vec<String> = serde_json::from_value(methods).unwrap();
+    let listed = c.result("list_methods", Value::Null);
+    assert_eq!(listed["count"], listed["methods"].as_array().unwrap().len());
+    assert_eq!(s["methods_available"], listed["count"]);
+    let methods: Vec<String> = listed["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert!(!m["description"].as_str().unwrap().is_empty(), "{m}");
+            m["method"].as_str().unwrap().to_string()
+        })
+        .collect();
     let mut sorted = methods.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(methods, sorted, "sorted and unique");
+    assert_eq!(sorted.len(), methods.len(), "unique");
+    assert_eq!(
+        methods[..6],
+        [
+            "echo",
+            "version",
+            "status",
+            "ping",
+            "list_methods",
+            "add_voxels"
+        ],
+        "the daemon's unprefixed methods come first"
+    );
     for required in [
         "goxel.add_voxel",
         "goxel.remove_voxel",
@@ -623,6 +718,9 @@ fn housekeeping_and_every_listed_method_answers() {
         "goxel.find_voxels_by_color",
         "goxel.get_unique_colors",
         "goxel.create_project",
+        "goxel.load_project",
+        "goxel.save_project",
+        "goxel.export_model",
         "goxel.list_layers",
         "goxel.create_layer",
         "goxel.delete_layer",
@@ -631,11 +729,6 @@ fn housekeeping_and_every_listed_method_answers() {
         "goxel.get_status",
         "goxel.undo",
         "goxel.redo",
-        "ping",
-        "echo",
-        "version",
-        "status",
-        "list_methods",
     ] {
         assert!(
             methods.iter().any(|m| m == required),
@@ -661,18 +754,7 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
     let mut c = server.client();
     add(&mut c, [0, 0, 0], json!([1, 1, 1]));
     let before = hash(&mut c);
-    let v = |x: Value| x;
     let cases: Vec<(&str, Value, &str)> = vec![
-        (
-            "goxel.add_voxel",
-            json!({"y": 0, "z": 0, "color": [1, 2, 3]}),
-            "x",
-        ),
-        (
-            "goxel.add_voxel",
-            json!({"x": 0, "y": 0, "z": 0, "color": [300, 0, 0]}),
-            "color",
-        ),
         (
             "goxel.add_voxel",
             json!({"x": 0, "y": 0, "z": 0, "color": [1, 2]}),
@@ -695,17 +777,6 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
         ),
         (
             "goxel.add_voxel",
-            json!({"x": 0, "y": 0, "z": 0, "color": [1, 2, 3, 0]}),
-            "color",
-        ),
-        ("goxel.add_voxel", json!({"x": 0, "y": 0, "z": 0}), "color"),
-        (
-            "goxel.add_voxel",
-            json!({"x": 0, "y": 0, "z": 0, "color": [1, 2, 3], "layer_id": 999}),
-            "layer_id",
-        ),
-        (
-            "goxel.add_voxel",
             json!({"x": "1", "y": 0, "z": 0, "color": [1, 2, 3]}),
             "x",
         ),
@@ -724,20 +795,12 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
             json!({"x": 2_000_000, "y": 0, "z": 0, "color": [1, 2, 3]}),
             "position",
         ),
-        ("goxel.add_voxel", json!([0, 0]), "z"),
-        ("goxel.remove_voxel", json!({"x": 0, "y": 0}), "z"),
-        (
-            "goxel.remove_voxel",
-            json!({"x": 0, "y": 0, "z": 0, "layer_id": -1}),
-            "layer_id",
-        ),
         ("goxel.get_voxel", json!({"position": [1, 2]}), "position"),
         (
             "goxel.get_voxel",
             json!({"position": {"x": 1, "y": 2}}),
             "position.z",
         ),
-        ("goxel.get_voxel", v(Value::Null), "position"),
         (
             "goxel.paint_voxels",
             json!({"positions": [[0, 0]], "color": [1, 2, 3]}),
@@ -745,44 +808,13 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
         ),
         (
             "goxel.paint_voxels",
-            json!({"positions": [[0, 0, 0]], "color": [1, 2, 256]}),
-            "color",
-        ),
-        (
-            "goxel.paint_voxels",
-            json!({"positions": [[0, 0, 0]]}),
-            "color",
-        ),
-        (
-            "goxel.paint_voxels",
             json!({"positions": 5, "color": [1, 2, 3]}),
             "positions",
-        ),
-        ("goxel.flood_fill", json!({"x": 0, "y": 0, "z": 0}), "color"),
-        (
-            "goxel.flood_fill",
-            json!({"x": 0, "y": 0, "color": [1, 2, 3]}),
-            "z",
         ),
         (
             "goxel.flood_fill",
             json!({"x": 0, "y": 0, "z": 0, "color": [1, 2, 3], "min": [0, 0, 0]}),
             "max",
-        ),
-        (
-            "goxel.flood_fill",
-            json!({"x": 0, "y": 0, "z": 0, "color": [1, 2, 3], "layer_id": 999}),
-            "layer_id",
-        ),
-        (
-            "goxel.procedural_shape",
-            json!({"shape": "torus", "size": 3, "color": [1, 2, 3]}),
-            "shape",
-        ),
-        (
-            "goxel.procedural_shape",
-            json!({"size": 3, "color": [1, 2, 3]}),
-            "shape",
         ),
         (
             "goxel.procedural_shape",
@@ -806,11 +838,6 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
         ),
         (
             "goxel.procedural_shape",
-            json!({"shape": "cube", "color": [1, 2, 3]}),
-            "size",
-        ),
-        (
-            "goxel.procedural_shape",
             json!({"shape": "cube", "radius": 0, "color": [1, 2, 3]}),
             "radius",
         ),
@@ -818,16 +845,6 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
             "goxel.procedural_shape",
             json!({"shape": "cube", "size": 3, "center": [1, 2], "color": [1, 2, 3]}),
             "center",
-        ),
-        (
-            "goxel.procedural_shape",
-            json!({"shape": "cube", "size": 3}),
-            "color",
-        ),
-        (
-            "goxel.procedural_shape",
-            json!({"shape": "cube", "size": 3, "color": [1, 2, 3], "layer_id": 999}),
-            "layer_id",
         ),
         (
             "goxel.procedural_shape",
@@ -840,26 +857,6 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
             json!({"operations": 3}),
             "operations",
         ),
-        (
-            "goxel.batch_operations",
-            json!({"operations": [5]}),
-            "operations[0]",
-        ),
-        (
-            "goxel.batch_operations",
-            json!({"operations": [{"x": 0, "y": 0, "z": 0}]}),
-            "operations[0].op",
-        ),
-        (
-            "goxel.batch_operations",
-            json!({"operations": [{"op": "add", "y": 0, "z": 0, "color": [1, 2, 3]}]}),
-            "operations[0].x",
-        ),
-        (
-            "goxel.batch_operations",
-            json!({"operations": [{"op": "paint", "x": 0, "y": 0, "z": 0}]}),
-            "operations[0].color",
-        ),
         ("goxel.get_voxels_region", json!({}), "min"),
         (
             "goxel.get_voxels_region",
@@ -871,32 +868,7 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
             json!({"min": [0, 0, 0], "max": "x"}),
             "max",
         ),
-        (
-            "goxel.get_voxels_region",
-            json!({"min": [0, 0, 0], "max": [1, 1, 1], "limit": -1}),
-            "limit",
-        ),
-        (
-            "goxel.get_layer_voxels",
-            json!({"limit": 20_000_000}),
-            "limit",
-        ),
         ("goxel.get_layer_voxels", json!({"offset": "a"}), "offset"),
-        (
-            "goxel.get_layer_voxels",
-            json!({"layer_id": 999}),
-            "layer_id",
-        ),
-        (
-            "goxel.get_bounding_box",
-            json!({"layer_id": 999}),
-            "layer_id",
-        ),
-        (
-            "goxel.get_color_histogram",
-            json!({"layer_id": 999}),
-            "layer_id",
-        ),
         ("goxel.find_voxels_by_color", json!({}), "color"),
         (
             "goxel.find_voxels_by_color",
@@ -912,51 +884,83 @@ fn bad_params_name_the_field_and_the_server_keeps_serving() {
         ("goxel.create_layer", json!({"name": 5}), "name"),
         ("goxel.create_layer", json!({"visible": "yes"}), "visible"),
         ("goxel.delete_layer", json!({}), "layer_id"),
-        ("goxel.delete_layer", json!({"layer_id": 999}), "layer_id"),
-        ("goxel.merge_layers", json!({}), "source_id"),
-        ("goxel.merge_layers", json!({"source_id": 999}), "source_id"),
-        (
-            "goxel.merge_layers",
-            json!({"source_id": 1, "target_id": 999}),
-            "target_id",
-        ),
-        (
-            "goxel.merge_layers",
-            json!({"source_id": 1, "target_id": 1}),
-            "target_id",
-        ),
-        (
-            "goxel.set_layer_visibility",
-            json!({"layer_id": 1}),
-            "visible",
-        ),
-        (
-            "goxel.set_layer_visibility",
-            json!({"layer_id": 999, "visible": true}),
-            "layer_id",
-        ),
         (
             "goxel.set_layer_visibility",
             json!({"layer_id": 1, "visible": 1}),
             "visible",
         ),
-        (
-            "goxel.set_active_layer",
-            json!({"layer_id": 999}),
-            "layer_id",
-        ),
         ("goxel.set_active_layer", json!({}), "layer_id"),
     ];
+    let mut wrong = Vec::new();
     for (method, params, field) in cases {
-        let e = c.error(method, params.clone());
-        assert_eq!(e["code"], -32602, "{method} {params}: {e}");
-        let message = e["message"].as_str().unwrap();
-        assert!(
-            message.contains(&format!("field '{field}'")),
-            "{method} {params}: message should name '{field}': {message}"
-        );
+        let reply = c.call(method, params.clone());
+        let e = &reply["error"];
+        let named = e["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("field '{field}'")));
+        if e["code"] != -32602 || !named {
+            wrong.push(format!("{method} {params} (field {field}): {reply}"));
+        }
         // Still serving, and nothing changed.
-        assert_eq!(c.result("ping", Value::Null), "pong");
+        assert_eq!(c.result("echo", json!(["pong"])), json!(["pong"]));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Where the daemon answers with its own code, voxeld does too.
+    let daemon_codes: Vec<(&str, Value, i64)> = vec![
+        ("goxel.remove_voxel", json!([0, 0, 0, 999]), -1005),
+        (
+            "goxel.paint_voxels",
+            json!({"x": 5, "y": 5, "z": 5, "r": 9}),
+            -1009,
+        ),
+        (
+            "goxel.paint_voxels",
+            json!({"x": 0, "y": 0, "z": 0, "layer_id": 999}),
+            -1009,
+        ),
+        (
+            "goxel.procedural_shape",
+            json!({"shape_type": "torus"}),
+            -1011,
+        ),
+        ("goxel.get_layer_voxels", json!({"layer_id": 999}), -32603),
+        (
+            "goxel.get_voxels_region",
+            json!({"min": [0, 0, 0], "max": [1, 1, 1], "layer_id": -2}),
+            -32603,
+        ),
+        ("goxel.get_bounding_box", json!({"layer_id": 999}), -32603),
+        (
+            "goxel.get_color_histogram",
+            json!({"layer_id": 999}),
+            -32603,
+        ),
+        ("goxel.delete_layer", json!({"layer_id": 999}), -1012),
+        ("goxel.delete_layer", json!({"layer_name": "nope"}), -1012),
+        ("goxel.merge_layers", json!({}), -32602),
+        ("goxel.merge_layers", json!([999, 1]), -1013),
+        (
+            "goxel.merge_layers",
+            json!({"source_layer_id": 1, "target_layer_id": 999}),
+            -1013,
+        ),
+        (
+            "goxel.merge_layers",
+            json!({"source_layer_id": 1, "target_layer_id": 1}),
+            -1013,
+        ),
+        ("goxel.set_layer_visibility", json!({"layer_id": 0}), -32602),
+        ("goxel.set_layer_visibility", json!([999, true]), -1014),
+        ("goxel.set_active_layer", json!({"layer_id": 999}), -32602),
+        ("goxel.load_project", json!({}), -32602),
+        ("goxel.load_project", json!(["no-such-file.gox"]), -1002),
+        ("goxel.export_model", json!(["/etc/voxeld-test.obj"]), -1007),
+        ("goxel.export_model", json!(["model.txt", "nope"]), -1007),
+    ];
+    for (method, params, code) in daemon_codes {
+        let e = c.error(method, params.clone());
+        assert_eq!(e["code"], code, "{method} {params}: {e}");
+        assert!(!e["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(hash(&mut c), before);
     assert_eq!(c.result("goxel.list_layers", Value::Null)["count"], 1);
@@ -999,6 +1003,7 @@ fn extreme_coordinates_are_refused_without_overflow() {
         "goxel.execute_script",
         json!({"script": "goxel.fillSphere(2147483647, 0, 0, 2147483647, [1,2,3])"}),
     );
-    assert!(r.get("error").is_some(), "{r}");
+    assert_eq!(r["result"]["success"], false, "{r}");
+    assert_eq!(r["result"]["error"]["name"], "RangeError", "{r}");
     assert_eq!(c.result("goxel.get_status", Value::Null)["voxel_count"], 0);
 }

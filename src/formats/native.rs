@@ -1,5 +1,6 @@
-//! voxeld's own world encoding (`.vxs`): the snapshot file's world image, read and written
-//! through [`crate::codec`], so a saved world is exactly what a snapshot holds.
+//! voxeld's own world encoding (`.vxs`): a snapshot file (checksummed container around the
+//! world image of [`crate::codec`]), so a saved world is exactly what a snapshot holds and a
+//! server's `snapshot.vxs` loads like any other file.
 
 use std::sync::Arc;
 
@@ -7,9 +8,17 @@ use systems::{Edit, WorldSnapshot};
 
 use super::{DocLayer, Document, EncodeReport, Encoded, FormatError};
 use crate::codec::{decode_world, encode_world};
+use crate::journal::snapshot_file::{SNAPSHOT_MAGIC, decode_snapshot, encode_snapshot};
 
-/// Reads a world written by [`encode`] (or a `voxeld replay --out` file).
+/// Reads a world written by [`encode`]: a snapshot file, or a bare world image.
 pub fn decode(bytes: &[u8]) -> Result<Document, FormatError> {
+    let bytes = if bytes.starts_with(&SNAPSHOT_MAGIC) {
+        decode_snapshot(bytes)
+            .map_err(|e| FormatError::new(e.to_string()))?
+            .1
+    } else {
+        bytes
+    };
     let image =
         decode_world(bytes).map_err(|e| FormatError::new(format!("not a voxeld world: {e}")))?;
     let mut doc = Document::default();
@@ -59,10 +68,10 @@ pub fn decode(bytes: &[u8]) -> Result<Document, FormatError> {
 
 /// Writes every layer of `world`.
 pub fn encode(world: &WorldSnapshot) -> Result<Encoded, FormatError> {
-    let mut bytes = Vec::new();
-    encode_world(world, &mut bytes);
+    let mut payload = Vec::new();
+    encode_world(world, &mut payload);
     Ok(Encoded {
-        bytes,
+        bytes: encode_snapshot(world.seq, &payload),
         sidecars: Vec::new(),
         report: EncodeReport {
             voxel_count: world.voxel_count(),

@@ -1,96 +1,109 @@
-//! Housekeeping methods: status, version, echo, method list, and the script method's checks.
+//! Housekeeping methods (`ping`, `echo`, `version`, `status`, `list_methods`,
+//! `goxel.get_status`) in the Goxel daemon's reply shapes, and the script method's checks.
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Reply, ScriptRequest};
+use super::{Ctx, METHODS, Reply, ScriptRequest};
 use crate::rpc::{Params, RpcError};
 
-/// Every method the server answers, sorted.
-pub const METHODS: &[&str] = &[
-    "echo",
-    "goxel.add_voxel",
-    "goxel.batch_operations",
-    "goxel.create_layer",
-    "goxel.create_project",
-    "goxel.delete_layer",
-    "goxel.execute_script",
-    "goxel.find_voxels_by_color",
-    "goxel.flood_fill",
-    "goxel.get_bounding_box",
-    "goxel.get_color_histogram",
-    "goxel.get_layer_voxels",
-    "goxel.get_status",
-    "goxel.get_unique_colors",
-    "goxel.get_voxel",
-    "goxel.get_voxels_region",
-    "goxel.list_layers",
-    "goxel.merge_layers",
-    "goxel.paint_voxels",
-    "goxel.procedural_shape",
-    "goxel.redo",
-    "goxel.remove_voxel",
-    "goxel.set_active_layer",
-    "goxel.set_layer_visibility",
-    "goxel.undo",
-    "list_methods",
-    "ping",
-    "status",
-    "version",
-];
+/// The daemon version voxeld answers as, so version checks written for the daemon pass.
+pub const DAEMON_VERSION: &str = "0.19.0";
 
-/// `goxel.get_status` and `status`.
+/// `ping` → `{pong: true, timestamp}` (Unix seconds).
+pub fn ping() -> Result<Reply, RpcError> {
+    Ok(Reply::Value(
+        json!({ "pong": true, "timestamp": unix_seconds() }),
+    ))
+}
+
+/// `list_methods` → `{count, methods: [{method, description}]}`, from the method table.
+pub fn list_methods() -> Result<Reply, RpcError> {
+    let methods: Vec<Value> = METHODS
+        .iter()
+        .map(|m| json!({ "method": m.name, "description": m.description }))
+        .collect();
+    Ok(Reply::Value(
+        json!({ "count": methods.len(), "methods": methods }),
+    ))
+}
+
+/// `status`: the daemon's process facts, plus voxeld's world figures.
+pub fn daemon_status(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, RpcError> {
+    let mut v = status_value(ctx);
+    v["pid"] = json!(std::process::id());
+    v["current_time"] = json!(chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string());
+    if let Some(host) = hostname() {
+        v["hostname"] = json!(host);
+    }
+    v["goxel_initialized"] = json!(true);
+    v["methods_available"] = json!(METHODS.len());
+    v["memory_allocated"] = json!(ctx.world.storage_bytes());
+    v["uptime_seconds"] = json!(ctx.started.elapsed().as_secs());
+    Ok(Reply::Value(v))
+}
+
+/// `goxel.get_status`: the daemon's `version`, `layer_count`, `read_only`, `width`, `height`,
+/// `depth` (the extent of the visible voxels), plus voxeld's hash, seq and counts.
 pub fn status(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, RpcError> {
+    Ok(Reply::Value(status_value(ctx)))
+}
+
+fn status_value(ctx: &Ctx<'_>) -> Value {
     let s = ctx.world.snapshot();
-    Ok(Reply::Value(json!({
+    let size = s
+        .bounding_box()
+        .map_or([0; 3], |b| (b.max - b.min + glam::IVec3::ONE).to_array());
+    json!({
         "status": "running",
-        "version": env!("CARGO_PKG_VERSION"),
+        "version": DAEMON_VERSION,
+        "server": "voxeld",
+        "server_version": env!("CARGO_PKG_VERSION"),
+        "layer_count": s.layers().count(),
+        "read_only": false,
+        "width": size[0], "height": size[1], "depth": size[2],
         "world_hash": s.hash_hex(),
         "seq": s.seq,
         "tick": ctx.world.tick(),
         "voxel_count": s.voxel_count(),
         "chunk_count": s.chunk_count(),
-        "layer_count": s.layers().count(),
         "active_layer": s.active_layer.0,
         "uptime_ms": ctx.started.elapsed().as_millis() as u64,
         "connections": ctx.facts.connections,
         "requests": ctx.facts.requests,
         "scripts": ctx.facts.scripts.map_or(Value::Null, |p| serde_json::to_value(p.stats()).unwrap_or(Value::Null)),
-    })))
+    })
 }
 
-/// `version`.
+/// `version`: the daemon's `{version, type, protocol}`, plus which server this is.
 pub fn version() -> Result<Reply, RpcError> {
     Ok(Reply::Value(json!({
-        "name": "voxeld", "version": env!("CARGO_PKG_VERSION"), "protocol": "goxel-daemon JSON-RPC 2.0",
+        "version": DAEMON_VERSION, "type": "daemon", "protocol": "JSON-RPC 2.0",
+        "name": "voxeld", "server_version": env!("CARGO_PKG_VERSION"),
     })))
 }
 
-/// `echo`: the params, back.
+/// `echo`: the params, back (`{}` when there are none, as in the daemon).
 pub fn echo(params: &Params<'_>) -> Result<Reply, RpcError> {
-    Ok(Reply::Value(params.to_value()))
+    Ok(Reply::Value(match params.to_value() {
+        Value::Null => json!({}),
+        v => v,
+    }))
 }
 
-/// `goxel.execute_script`: checks the parameters; the caller runs the script.
+/// `goxel.execute_script`: checks the parameters; the caller runs the script. As in the daemon,
+/// `script` wins when both `script` and `path` are given.
 pub fn execute_script(params: &Params<'_>) -> Result<Reply, RpcError> {
     let script = params.string("script", 0)?.map(|s| s.into_owned());
     let path = params.string("path", usize::MAX)?.map(|s| s.into_owned());
-    match (&script, &path) {
-        (Some(_), Some(_)) => {
-            return Err(RpcError::invalid_params(
-                "script",
-                "give either script or path, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(RpcError::invalid_params(
-                "script",
-                "required: script (source text) or path",
-            ));
-        }
-        _ => {}
+    if script.is_none() && path.is_none() {
+        return Err(RpcError::invalid_params(
+            "script",
+            "required: script (source text) or path",
+        ));
     }
+    let path = if script.is_some() { None } else { path };
     let name = params.string("name", usize::MAX)?.map(|s| s.into_owned());
-    let timeout_ms = params.integer::<u64>("timeout_ms", usize::MAX)?;
+    let timeout_ms = params.integer::<i64>("timeout_ms", usize::MAX)?;
     let priority = params.integer::<i32>("priority", usize::MAX)?.unwrap_or(0);
     let seed = params.integer::<u64>("seed", usize::MAX)?;
     Ok(Reply::Script(ScriptRequest {
@@ -101,4 +114,18 @@ pub fn execute_script(params: &Params<'_>) -> Result<Reply, RpcError> {
         priority,
         seed,
     }))
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn hostname() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }

@@ -4,7 +4,7 @@ use serde_json::json;
 use systems::{CommandBuffer, Edit, LayerId, Source};
 
 use super::{Ctx, Reply};
-use crate::rpc::{Params, RpcError};
+use crate::rpc::{Params, RpcError, codes};
 
 fn whole_world(edits: Vec<Edit>) -> CommandBuffer {
     CommandBuffer {
@@ -13,36 +13,43 @@ fn whole_world(edits: Vec<Edit>) -> CommandBuffer {
     }
 }
 
+/// A layer id parameter the daemon requires (> 0), looked up under `names` (the first also at
+/// `position`); an id ≤ 0 or none is `-32602`, an unknown one `code`.
 fn required_layer(
     ctx: &Ctx<'_>,
     params: &Params<'_>,
     names: &[&str],
     position: usize,
+    code: i32,
 ) -> Result<LayerId, RpcError> {
     let mut found = None;
     for (i, name) in names.iter().enumerate() {
-        if let Some(id) = params.integer::<u32>(name, if i == 0 { position } else { usize::MAX })? {
+        if let Some(id) = params.integer::<i64>(name, if i == 0 { position } else { usize::MAX })? {
             found = Some(id);
             break;
         }
     }
-    let id = found.ok_or_else(|| RpcError::invalid_params(names[0], "required: a layer id"))?;
-    if ctx.world.snapshot().layer(LayerId(id)).is_none() {
-        return Err(RpcError::invalid_params(
-            names[0],
-            format!("no layer with id {id}"),
-        ));
-    }
-    Ok(LayerId(id))
+    let id = found
+        .filter(|&id| id > 0)
+        .ok_or_else(|| RpcError::invalid_params(names[0], "required: a layer id > 0"))?;
+    ctx.existing(id)
+        .ok_or_else(|| RpcError::method(code, format!("no layer with id {id}")))
 }
 
-/// `goxel.create_project`: optional `name`. Replaces the world by one empty active layer, in
-/// one buffer (one undo step brings the old world back).
+/// `goxel.create_project`: `name` (`[0]`, default "New Project"), `width`, `height`, `depth`
+/// (`[1..3]`, default 64; echoed, they do not bound the world). Replaces the world by one empty
+/// active layer, id 1, in one buffer (one undo step brings the old world back).
 pub fn create_project(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let name = params
         .string("name", 0)?
         .map(|s| s.into_owned())
-        .unwrap_or_else(|| "Untitled".into());
+        .unwrap_or_else(|| "New Project".into());
+    let mut size = [64i64; 3];
+    for (i, axis) in ["width", "height", "depth"].into_iter().enumerate() {
+        if let Some(v) = params.integer::<i64>(axis, 1 + i)?.filter(|&v| v > 0) {
+            size[i] = v;
+        }
+    }
     let snapshot = ctx.world.snapshot();
     // Every layer goes first, so the new project's layer is layer 1, as in Goxel.
     let mut edits: Vec<Edit> = snapshot.layers().map(|l| Edit::DeleteLayer(l.id)).collect();
@@ -52,20 +59,25 @@ pub fn create_project(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, R
     edits.push(Edit::SetActiveLayer(LayerId(1)));
     let outcome = ctx.edit(whole_world(edits), "name")?;
     let layer = outcome.created_layers[0];
-    Ok(Reply::Value(
-        json!({ "success": true, "name": name, "layer_id": layer.0, "seq": outcome.seq }),
-    ))
+    Ok(Reply::Value(json!({
+        "success": true, "name": name, "width": size[0], "height": size[1], "depth": size[2],
+        "layer_id": layer.0, "seq": outcome.seq,
+    })))
 }
 
-/// `goxel.list_layers` → `{layers: [{id, name, visible, active, order, voxel_count}], ...}`.
+/// `goxel.list_layers` → `{count, layers: [{id, name, visible, active, order, voxel_count}]}`,
+/// bottom first, with the real layer ids (the daemon reports positions).
 pub fn list_layers(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, RpcError> {
     let s = ctx.world.snapshot();
-    let layers: Vec<_> = s
-        .layers()
-        .map(|l| {
+    let mut ordered: Vec<_> = s.layers().collect();
+    ordered.sort_by_key(|l| (l.order, std::cmp::Reverse(l.id)));
+    let layers: Vec<_> = ordered
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
             json!({
                 "id": l.id.0, "name": l.name, "visible": l.visible, "active": l.id == s.active_layer,
-                "order": l.order, "voxel_count": l.voxel_count(),
+                "index": i, "order": l.order, "voxel_count": l.voxel_count(),
             })
         })
         .collect();
@@ -74,76 +86,140 @@ pub fn list_layers(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, Rpc
     ))
 }
 
-/// `goxel.create_layer`: optional `name`, `visible` (default true), `activate` (default true:
-/// the new layer becomes the active one, as in Goxel).
+/// `goxel.create_layer`: `name` (`[0]`, default "New Layer"), colour `r, g, b` (`[1..3]`;
+/// echoed, all ≤ 0 means white; outside 0..255 is `-32602`), `visible` (`[4]`, default true),
+/// and voxeld's `activate` (default true: the new layer becomes the active one, as in Goxel).
 pub fn create_layer(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
-    let count = ctx.world.snapshot().layers().count();
     let name = params
         .string("name", 0)?
         .map(|s| s.into_owned())
-        .unwrap_or_else(|| format!("Layer {}", count + 1));
-    let visible: bool = params.or("visible", usize::MAX, true)?;
+        .unwrap_or_else(|| "New Layer".into());
+    let mut color = [0i64; 3];
+    for (i, channel) in ["r", "g", "b"].into_iter().enumerate() {
+        let v = params.integer::<i64>(channel, 1 + i)?.unwrap_or(0);
+        if v > 255 {
+            return Err(RpcError::invalid_params(
+                channel,
+                format!("{v} is outside 0..255"),
+            ));
+        }
+        color[i] = v.max(0);
+    }
+    if color.iter().all(|&c| c == 0) {
+        color = [255; 3];
+    }
+    let visible: bool = params.or("visible", 4, true)?;
     let activate: bool = params.or("activate", usize::MAX, true)?;
     let next = ctx
         .world
         .world
         .resource::<systems::layer::LayerIndex>()
-        .lowest_free_id()
-        .0;
+        .lowest_free_id();
     let mut edits = vec![Edit::CreateLayer {
         name: name.clone().into(),
     }];
     if !visible {
         edits.push(Edit::SetLayerVisible {
-            layer: LayerId(next),
+            layer: next,
             visible: false,
         });
     }
     if activate {
-        edits.push(Edit::SetActiveLayer(LayerId(next)));
+        edits.push(Edit::SetActiveLayer(next));
     }
     let outcome = ctx.edit(whole_world(edits), "name")?;
     let id = outcome.created_layers[0];
-    Ok(Reply::Value(
-        json!({ "success": true, "layer_id": id.0, "name": name, "visible": visible, "active": activate }),
-    ))
+    Ok(Reply::Value(json!({
+        "success": true, "layer_id": id.0, "name": name, "visible": visible, "color": color,
+        "active": activate,
+    })))
 }
 
-/// `goxel.delete_layer`: `layer_id`.
+/// `goxel.delete_layer`: `layer_id` (`[0]`), or `layer_name` (`[1]`) when there is no positive
+/// id. Deleting the last layer leaves a new empty layer in its place, as in the daemon.
 pub fn delete_layer(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
-    let id = required_layer(ctx, params, &["layer_id", "id"], 0)?;
-    ctx.edit(whole_world(vec![Edit::DeleteLayer(id)]), "layer_id")?;
+    let snapshot = ctx.world.snapshot();
+    let id = match params.integer::<i64>("layer_id", 0)?.filter(|&id| id > 0) {
+        Some(id) => ctx.existing(id).ok_or_else(|| {
+            RpcError::method(codes::DELETE_LAYER, format!("no layer with id {id}"))
+        })?,
+        None => {
+            let name = params.string("layer_name", 1)?.ok_or_else(|| {
+                RpcError::invalid_params("layer_id", "required: a layer id > 0, or layer_name")
+            })?;
+            snapshot
+                .layers()
+                .find(|l| l.name == *name)
+                .map(|l| l.id)
+                .ok_or_else(|| {
+                    RpcError::method(codes::DELETE_LAYER, format!("no layer named '{name}'"))
+                })?
+        }
+    };
+    let mut edits = vec![Edit::DeleteLayer(id)];
+    if snapshot.layers().count() == 1 {
+        edits.push(Edit::CreateLayer {
+            name: "Layer 1".into(),
+        });
+    }
+    ctx.edit(whole_world(edits), "layer_id")?;
     Ok(Reply::Value(
         json!({ "success": true, "layer_id": id.0, "active_layer": ctx.world.snapshot().active_layer.0 }),
     ))
 }
 
-/// `goxel.merge_layers`: `source_id` merged over `target_id` (default: the active layer); the
-/// source layer is removed.
+/// `goxel.merge_layers`: `source_layer_id` (`[0]`) blended over `target_layer_id` (`[1]`;
+/// voxeld also takes `source_id`/`target_id`, and the active layer when no target is given);
+/// the source layer is removed. Semi-transparent source voxels blend by alpha.
 pub fn merge_layers(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
-    let source = required_layer(ctx, params, &["source_id", "source", "source_layer_id"], 0)?;
-    let target = if params
-        .raw("target_id", 1)
-        .or(params.raw("target", usize::MAX))
-        .is_some()
-    {
-        required_layer(ctx, params, &["target_id", "target", "target_layer_id"], 1)?
+    let source = required_layer(
+        ctx,
+        params,
+        &["source_layer_id", "source_id", "source"],
+        0,
+        codes::MERGE_LAYERS,
+    )?;
+    let target_given = ["target_layer_id", "target_id", "target"]
+        .iter()
+        .any(|n| params.named(n).is_some())
+        || params.positional(1).is_some();
+    let target = if target_given {
+        required_layer(
+            ctx,
+            params,
+            &["target_layer_id", "target_id", "target"],
+            1,
+            codes::MERGE_LAYERS,
+        )?
     } else {
-        ctx.world.snapshot().active_layer
+        ctx.active_layer()
     };
+    if source == target {
+        return Err(RpcError::method(
+            codes::MERGE_LAYERS,
+            format!("cannot merge layer {} into itself", source.0),
+        ));
+    }
     let outcome = ctx.edit(
         whole_world(vec![Edit::MergeLayers { source, target }]),
-        "source_id",
+        "source_layer_id",
     )?;
     Ok(Reply::Value(json!({
-        "success": true, "source_id": source.0, "target_id": target.0, "changed_count": outcome.changed_count,
+        "success": true, "source_id": source.0, "target_id": target.0,
+        "changed_count": outcome.changed_count,
     })))
 }
 
-/// `goxel.set_layer_visibility`: `layer_id`, `visible`.
+/// `goxel.set_layer_visibility`: `layer_id` (`[0]`, > 0), `visible` (`[1]`, default true).
 pub fn set_layer_visibility(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
-    let id = required_layer(ctx, params, &["layer_id", "id"], 0)?;
-    let visible: bool = params.required("visible", 1)?;
+    let id = required_layer(
+        ctx,
+        params,
+        &["layer_id", "id"],
+        0,
+        codes::SET_LAYER_VISIBILITY,
+    )?;
+    let visible: bool = params.or("visible", 1, true)?;
     ctx.edit(
         whole_world(vec![Edit::SetLayerVisible { layer: id, visible }]),
         "layer_id",
@@ -155,7 +231,7 @@ pub fn set_layer_visibility(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Re
 
 /// `goxel.set_active_layer`: `layer_id`.
 pub fn set_active_layer(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
-    let id = required_layer(ctx, params, &["layer_id", "id"], 0)?;
+    let id = required_layer(ctx, params, &["layer_id", "id"], 0, codes::INVALID_PARAMS)?;
     ctx.edit(whole_world(vec![Edit::SetActiveLayer(id)]), "layer_id")?;
     Ok(Reply::Value(json!({ "success": true, "layer_id": id.0 })))
 }

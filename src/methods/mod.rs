@@ -8,7 +8,9 @@
 mod analysis;
 mod housekeeping;
 mod layers;
+pub mod project;
 pub mod scripts;
+mod table;
 mod voxels;
 
 use std::time::Instant;
@@ -19,21 +21,9 @@ use serde_json::value::RawValue;
 use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld};
 
 use crate::codec::encode_buffer;
-use crate::rpc::{Params, RpcError};
+use crate::rpc::{Params, RpcError, codes};
 use crate::script_host::WorldHost;
 use crate::scripting::ScriptPool;
-
-pub use housekeeping::METHODS;
-
-/// Error codes of the server range (-32000..-32099), in one place.
-pub mod codes {
-    /// A request the server cannot take now (connection limit, worker pool exhausted).
-    pub const BUSY: i32 = -32000;
-    /// The journal could not record an edit; the edit was taken back.
-    pub const JOURNAL: i32 = -32001;
-    /// An edit refused by the world: limits, last layer, nothing to undo.
-    pub const EDIT_REFUSED: i32 = -32010;
-}
 
 /// Where applied buffers are recorded before their replies are sent.
 pub trait Recorder {
@@ -72,6 +62,8 @@ pub struct Ctx<'a> {
     pub started: Instant,
     /// Live figures for the status methods.
     pub facts: ServerFacts<'a>,
+    /// Which files the file methods may use.
+    pub files: &'a crate::files::FileAccess,
 }
 
 /// A method's answer.
@@ -82,6 +74,25 @@ pub enum Reply {
     Raw(Box<RawValue>),
     /// `goxel.execute_script`: the caller runs it and answers later.
     Script(ScriptRequest),
+    /// Heavy work on a snapshot (file writes): the caller runs it off the world thread (or at
+    /// once, in batch mode) and answers with its result.
+    Background(Job),
+}
+
+/// Work a method hands off the world thread, on an immutable snapshot.
+#[derive(Debug)]
+pub enum Job {
+    /// Write a file: save or export.
+    Write(project::WriteJob),
+}
+
+impl Job {
+    /// Does the work (on any thread); the reply or the error.
+    pub fn run(self) -> Result<Value, RpcError> {
+        match self {
+            Job::Write(job) => job.run(),
+        }
+    }
 }
 
 /// A script run asked for by `goxel.execute_script`, validated.
@@ -93,8 +104,8 @@ pub struct ScriptRequest {
     pub path: Option<String>,
     /// Name for messages and stack traces.
     pub name: Option<String>,
-    /// Timeout in milliseconds.
-    pub timeout_ms: Option<u64>,
+    /// Timeout in milliseconds as asked (≤ 0: the default; above the maximum: the maximum).
+    pub timeout_ms: Option<i64>,
     /// Queue priority (higher first).
     pub priority: i32,
     /// Seed of `Math.random`.
@@ -142,22 +153,44 @@ impl Ctx<'_> {
         })
     }
 
-    /// The layer named by the optional `layer_id` parameter, or the active layer; an unknown
-    /// id is `-32602`.
-    pub fn layer(&self, params: &Params<'_>, position: usize) -> Result<LayerId, RpcError> {
-        let snapshot = self.world.snapshot();
-        match params.layer_id(position)? {
-            None => Ok(snapshot.active_layer),
-            Some(id) => {
-                if snapshot.layer(LayerId(id)).is_some() {
-                    Ok(LayerId(id))
-                } else {
-                    Err(RpcError::invalid_params(
-                        "layer_id",
-                        format!("no layer with id {id}"),
-                    ))
-                }
-            }
+    /// The active layer.
+    pub fn active_layer(&self) -> LayerId {
+        self.world.snapshot().active_layer
+    }
+
+    /// Layer `id`, if it exists.
+    pub fn existing(&self, id: i64) -> Option<LayerId> {
+        let id = LayerId(u32::try_from(id).ok()?);
+        self.world.snapshot().layer(id).map(|_| id)
+    }
+
+    /// The world's edit limits (bounds, voxels per buffer).
+    pub fn limits(&self) -> systems::EditLimits {
+        self.world.world.resource::<systems::apply::WorldLimits>().0
+    }
+
+    /// `layer_id` as `add_voxel` reads it: absent, 0, negative or unknown is the active layer.
+    pub fn layer_or_active(&self, requested: Option<i64>) -> LayerId {
+        requested
+            .and_then(|id| self.existing(id))
+            .unwrap_or_else(|| self.active_layer())
+    }
+
+    /// `layer_id` as `flood_fill` and `procedural_shape` read it: absent or ≤ 0 is layer 1 (the
+    /// active layer if there is no layer 1), an unknown id the active layer.
+    pub fn layer_one_or_active(&self, requested: Option<i64>) -> LayerId {
+        let id = requested.filter(|&id| id > 0).unwrap_or(1);
+        self.layer_or_active(Some(id))
+    }
+
+    /// `layer_id` as `paint_voxels` reads it: absent or ≤ 0 is layer 1 (the active layer if
+    /// there is no layer 1); an unknown id is the error `code`.
+    pub fn layer_one(&self, requested: Option<i64>, code: i32) -> Result<LayerId, RpcError> {
+        match requested.filter(|&id| id > 0) {
+            None => Ok(self.layer_one_or_active(None)),
+            Some(id) => self
+                .existing(id)
+                .ok_or_else(|| RpcError::method(code, format!("no layer with id {id}"))),
         }
     }
 }
@@ -199,35 +232,10 @@ pub fn edit_error(e: EditError, field: &str) -> RpcError {
 
 /// Runs method `method` with `params`.
 pub fn call(ctx: &mut Ctx<'_>, method: &str, params: &Params<'_>) -> Result<Reply, RpcError> {
-    match method {
-        "goxel.add_voxel" => voxels::add_voxel(ctx, params),
-        "goxel.remove_voxel" => voxels::remove_voxel(ctx, params),
-        "goxel.get_voxel" => voxels::get_voxel(ctx, params),
-        "goxel.paint_voxels" => voxels::paint_voxels(ctx, params),
-        "goxel.flood_fill" => voxels::flood_fill(ctx, params),
-        "goxel.procedural_shape" => voxels::procedural_shape(ctx, params),
-        "goxel.batch_operations" => voxels::batch_operations(ctx, params),
-        "goxel.get_voxels_region" => analysis::get_voxels_region(ctx, params),
-        "goxel.get_layer_voxels" => analysis::get_layer_voxels(ctx, params),
-        "goxel.get_bounding_box" => analysis::get_bounding_box(ctx, params),
-        "goxel.get_color_histogram" => analysis::get_color_histogram(ctx, params),
-        "goxel.find_voxels_by_color" => analysis::find_voxels_by_color(ctx, params),
-        "goxel.get_unique_colors" => analysis::get_unique_colors(ctx, params),
-        "goxel.create_project" => layers::create_project(ctx, params),
-        "goxel.list_layers" => layers::list_layers(ctx, params),
-        "goxel.create_layer" => layers::create_layer(ctx, params),
-        "goxel.delete_layer" => layers::delete_layer(ctx, params),
-        "goxel.merge_layers" => layers::merge_layers(ctx, params),
-        "goxel.set_layer_visibility" => layers::set_layer_visibility(ctx, params),
-        "goxel.set_active_layer" => layers::set_active_layer(ctx, params),
-        "goxel.undo" => layers::undo(ctx, params, true),
-        "goxel.redo" => layers::undo(ctx, params, false),
-        "goxel.get_status" | "status" => housekeeping::status(ctx, params),
-        "goxel.execute_script" => housekeeping::execute_script(params),
-        "ping" => Ok(Reply::Value(Value::String("pong".into()))),
-        "echo" => housekeeping::echo(params),
-        "version" => housekeeping::version(),
-        "list_methods" => Ok(Reply::Value(serde_json::json!(METHODS))),
-        other => Err(RpcError::method_not_found(other)),
+    match table::find(method) {
+        Some(m) => (m.handler)(ctx, params),
+        None => Err(RpcError::method_not_found(method)),
     }
 }
+
+pub use table::{METHODS, Method};

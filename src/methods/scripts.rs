@@ -7,26 +7,44 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use systems::{ScratchWorld, VoxelWorld};
 
-use super::{Ctx, ScriptRequest, codes};
+use super::{Ctx, ScriptRequest};
 use crate::config::ScriptsConfig;
-use crate::rpc::RpcError;
+use crate::rpc::{RpcError, codes};
 use crate::script_host::WorldHost;
 use crate::scripting::{
-    ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptLimits, resolve_script_path,
+    ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptLimits, SubmitError,
+    resolve_script_path,
 };
 
-/// Error codes of script failures (the timeout keeps the seed's `-32603`).
-pub mod script_codes {
-    /// The script threw (or failed to compile).
-    pub const EXCEPTION: i32 = -32020;
-    /// The script used more memory than allowed.
-    pub const MEMORY: i32 = -32021;
-    /// The script recursed too deep.
-    pub const STACK: i32 = -32022;
-    /// The script made more edits than allowed.
-    pub const EDITS: i32 = -32023;
-    /// The script logged more than allowed.
-    pub const LOGS: i32 = -32024;
+/// A prepared `execute_script`: a job to run, or a failure to answer at once (as a
+/// `success: false` result, the daemon's form for a script file that cannot be used).
+pub enum Prepared {
+    /// Run this.
+    Job(Box<ScriptJob<WorldHost>>),
+    /// Answer this result.
+    Failed(Value),
+}
+
+/// The error for a job the pool would not take.
+pub fn submit_error(e: SubmitError) -> RpcError {
+    match e {
+        SubmitError::Exhausted { capacity } => RpcError::server(
+            codes::BUSY,
+            "worker pool exhausted",
+            Some(json!({ "queue_capacity": capacity })),
+        ),
+        SubmitError::ShutDown => {
+            RpcError::server(codes::BUSY, "script worker pool shut down", None)
+        }
+    }
+}
+
+fn failed(code: i32, message: String, data: Value) -> Value {
+    let mut v = json!({ "success": false, "code": code, "message": message });
+    if let (Value::Object(v), Value::Object(data)) = (&mut v, data) {
+        v.extend(data);
+    }
+    v
 }
 
 /// Builds the job for a validated request on a scratch view of `world`. `ticket` identifies
@@ -36,22 +54,27 @@ pub fn prepare(
     request: ScriptRequest,
     config: &ScriptsConfig,
     ticket: u64,
-) -> Result<ScriptJob<WorldHost>, RpcError> {
-    let timeout_ms = request.timeout_ms.unwrap_or(config.default_timeout_ms);
-    if timeout_ms == 0 || timeout_ms > config.max_timeout_ms {
-        return Err(RpcError::invalid_params(
-            "timeout_ms",
-            format!(
-                "{timeout_ms} is outside 1..={} milliseconds",
-                config.max_timeout_ms
-            ),
-        ));
-    }
+) -> Result<Prepared, RpcError> {
+    // As in the daemon, a timeout of 0 or less is the default; one above the maximum is the
+    // maximum (the daemon silently falls back to the default there).
+    let timeout_ms = match request.timeout_ms {
+        Some(t) if t > 0 => (t as u64).min(config.max_timeout_ms),
+        _ => config.default_timeout_ms,
+    };
     let (source, default_name) = match (request.script, request.path) {
         (Some(source), _) => (source, "<inline>".to_string()),
         (None, Some(path)) => {
-            let file = resolve_script_path(&path, &config.script_dirs)
-                .map_err(|e| RpcError::invalid_params("path", e.to_string()))?;
+            let file_failed = |message: String| {
+                Ok(Prepared::Failed(failed(
+                    codes::SCRIPT_FILE,
+                    message,
+                    json!({ "path": path }),
+                )))
+            };
+            let file = match resolve_script_path(&path, &config.script_dirs) {
+                Ok(file) => file,
+                Err(e) => return file_failed(format!("script file {path}: {e}")),
+            };
             let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             if size > config.max_script_bytes as u64 {
                 return Err(RpcError::invalid_params(
@@ -62,9 +85,10 @@ pub fn prepare(
                     ),
                 ));
             }
-            let source = std::fs::read_to_string(&file).map_err(|e| {
-                RpcError::invalid_params("path", format!("cannot read {}: {e}", file.display()))
-            })?;
+            let source = match std::fs::read_to_string(&file) {
+                Ok(source) => source,
+                Err(e) => return file_failed(format!("cannot read {}: {e}", file.display())),
+            };
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -101,7 +125,7 @@ pub fn prepare(
         edit_limits,
         config.max_edits,
     ));
-    Ok(ScriptJob {
+    Ok(Prepared::Job(Box::new(ScriptJob {
         ticket,
         source,
         name: request.name.unwrap_or(default_name),
@@ -110,7 +134,7 @@ pub fn prepare(
         seed: request.seed,
         host,
         limits,
-    })
+    })))
 }
 
 /// Commits a finished script's edits (on success) and builds its reply.
@@ -139,12 +163,14 @@ pub fn complete(ctx: &mut Ctx<'_>, done: ScriptDone<WorldHost>) -> Result<Value,
                 "seq": seq,
             }))
         }
-        Err(failure) => Err(failure_error(failure)),
+        Err(failure) => failure_reply(failure),
     }
 }
 
-/// The JSON-RPC error for a failed script.
-pub fn failure_error(f: ScriptFailure) -> RpcError {
+/// The reply to a failed script: the daemon's result `{success: false, code, message}` with
+/// voxeld's details (`error`, `logs`, `edit_count`, `duration_ms`, `limit`), except for the
+/// timeout, which stays the seed's `-32603` error, and failures of the server itself.
+pub fn failure_reply(f: ScriptFailure) -> Result<Value, RpcError> {
     let ScriptFailure {
         error,
         logs,
@@ -155,26 +181,31 @@ pub fn failure_error(f: ScriptFailure) -> RpcError {
     let (code, message) = match &error {
         ScriptError::Timeout { timeout_ms } => {
             data["timeout_ms"] = json!(timeout_ms);
-            (
-                RpcError::INTERNAL_ERROR,
-                "Script execution timeout".to_string(),
-            )
+            return Err(RpcError {
+                code: codes::INTERNAL_ERROR,
+                message: "Script execution timeout".to_string(),
+                data: Some(data),
+            });
         }
-        ScriptError::MemoryLimit => (script_codes::MEMORY, error.to_string()),
-        ScriptError::StackOverflow => (script_codes::STACK, error.to_string()),
+        ScriptError::ScriptTooLarge { size, limit } => {
+            return Err(RpcError::invalid_params(
+                "script",
+                format!("script is {size} bytes, over the limit of {limit}"),
+            ));
+        }
+        ScriptError::ShutDown => {
+            return Err(RpcError::server(codes::BUSY, error.to_string(), None));
+        }
+        ScriptError::Engine(_) => return Err(RpcError::internal(error.to_string())),
+        ScriptError::MemoryLimit => (codes::SCRIPT_MEMORY, error.to_string()),
+        ScriptError::StackOverflow => (codes::SCRIPT_STACK, error.to_string()),
         ScriptError::EditLimit { limit } => {
             data["limit"] = json!(limit);
-            (script_codes::EDITS, error.to_string())
+            (codes::SCRIPT_EDITS, error.to_string())
         }
         ScriptError::LogLimit { limit } => {
             data["limit"] = json!(limit);
-            (script_codes::LOGS, error.to_string())
-        }
-        ScriptError::ScriptTooLarge { size, limit } => {
-            return RpcError::invalid_params(
-                "script",
-                format!("script is {size} bytes, over the limit of {limit}"),
-            );
+            (codes::SCRIPT_LOGS, error.to_string())
         }
         ScriptError::Exception {
             name,
@@ -183,19 +214,11 @@ pub fn failure_error(f: ScriptFailure) -> RpcError {
             column,
             stack,
         } => {
-            data["name"] = json!(name);
-            data["message"] = json!(message);
-            data["line"] = json!(line);
-            data["column"] = json!(column);
-            data["stack"] = json!(stack);
-            (script_codes::EXCEPTION, format!("Script error: {error}"))
+            data["error"] = json!({
+                "name": name, "message": message, "line": line, "column": column, "stack": stack,
+            });
+            (codes::SCRIPT_EXCEPTION, format!("Script error: {error}"))
         }
-        ScriptError::ShutDown => (codes::BUSY, error.to_string()),
-        ScriptError::Engine(_) => (RpcError::INTERNAL_ERROR, error.to_string()),
     };
-    RpcError {
-        code,
-        message,
-        data: Some(data),
-    }
+    Ok(failed(code, format!("{message} (code {code})"), data))
 }

@@ -1,4 +1,5 @@
-//! The one place that produces JSON-RPC error objects, so codes and messages stay consistent.
+//! The one place that produces JSON-RPC error objects, so codes and messages stay consistent;
+//! the codes themselves are in [`super::codes`].
 //!
 //! ```
 //! use voxeld::rpc::RpcError;
@@ -9,6 +10,8 @@
 
 use serde::Serialize;
 use serde_json::Value;
+
+use super::codes;
 
 /// A JSON-RPC 2.0 error object, as sent in the `error` member of a response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -24,19 +27,15 @@ pub struct RpcError {
 
 impl RpcError {
     /// Invalid JSON was received.
-    pub const PARSE_ERROR: i32 = -32700;
+    pub const PARSE_ERROR: i32 = codes::PARSE_ERROR;
     /// The JSON sent is not a valid request object.
-    pub const INVALID_REQUEST: i32 = -32600;
+    pub const INVALID_REQUEST: i32 = codes::INVALID_REQUEST;
     /// The method does not exist.
-    pub const METHOD_NOT_FOUND: i32 = -32601;
+    pub const METHOD_NOT_FOUND: i32 = codes::METHOD_NOT_FOUND;
     /// Invalid method parameters.
-    pub const INVALID_PARAMS: i32 = -32602;
-    /// Internal error (also script failures and timeouts, as in the Goxel daemon).
-    pub const INTERNAL_ERROR: i32 = -32603;
-    /// Lowest code of the implementation-defined server error range.
-    pub const SERVER_ERROR_MIN: i32 = -32099;
-    /// Highest code of the implementation-defined server error range.
-    pub const SERVER_ERROR_MAX: i32 = -32000;
+    pub const INVALID_PARAMS: i32 = codes::INVALID_PARAMS;
+    /// Internal error (also script timeouts, as in the Goxel daemon).
+    pub const INTERNAL_ERROR: i32 = codes::INTERNAL_ERROR;
 
     /// `-32700 Parse error`: the line (or a value on it) is not JSON, or it is too large.
     pub fn parse_error() -> Self {
@@ -75,14 +74,23 @@ impl RpcError {
         Self::new(Self::INTERNAL_ERROR, msg)
     }
 
-    /// An implementation-defined server error; `code` is clamped into `-32099..=-32000`.
+    /// An error with one of the codes of [`super::codes`] (a server code or a daemon method
+    /// code).
     pub fn server(code: i32, msg: impl Into<String>, data: Option<Value>) -> Self {
-        let code = code.clamp(Self::SERVER_ERROR_MIN, Self::SERVER_ERROR_MAX);
+        debug_assert!(
+            codes::TABLE.iter().any(|(c, _)| *c == code),
+            "code {code} is in the table"
+        );
         Self {
             code,
             message: msg.into(),
             data,
         }
+    }
+
+    /// A daemon method code (`-1001..=-1021`) with a message.
+    pub fn method(code: i32, msg: impl Into<String>) -> Self {
+        Self::server(code, msg, None)
     }
 
     /// Returns the error with `data` attached.

@@ -1,14 +1,18 @@
 //! Splits a byte stream into newline-delimited frames with bounded memory, so a client that
 //! sends a gigabyte without a newline costs the server at most one frame limit.
 //!
+//! As in the Goxel daemon, a newline is not required after an object or array: a frame also
+//! ends at the `}` or `]` that closes the top-level value (the scan knows about strings), so a
+//! client that writes `{...}` and waits is answered.
+//!
 //! ```
 //! use voxeld::rpc::{Frame, LineFramer};
 //! let mut framer = LineFramer::new(1024);
 //! framer.push(b"{\"a\":1}\r\n\n{\"b\"");
 //! assert!(matches!(framer.next_frame(), Some(Frame::Line(b"{\"a\":1}"))));
 //! assert!(framer.next_frame().is_none()); // `{"b"` waits for its newline
-//! framer.push(b":2}\n");
-//! assert!(matches!(framer.next_frame(), Some(Frame::Line(b"{\"b\":2}"))));
+//! framer.push(b":2}");
+//! assert!(matches!(framer.next_frame(), Some(Frame::Line(b"{\"b\":2}")))); // closed, no newline
 //! ```
 
 use std::collections::VecDeque;
@@ -38,7 +42,58 @@ pub struct LineFramer {
     discarding: bool,
     /// Set by [`LineFramer::finish`]: the final partial line is a frame too.
     eof: bool,
+    /// How far the partial line has been scanned for the end of a top-level value.
+    scan: ValueScan,
     max_frame_bytes: usize,
+}
+
+/// Scan state of the partial line: where a top-level object or array closes.
+#[derive(Debug, Default, Clone, Copy)]
+struct ValueScan {
+    /// Bytes of the partial line already scanned.
+    scanned: usize,
+    /// Nesting depth of `{`/`[` outside strings.
+    depth: u32,
+    /// Inside a string literal.
+    in_string: bool,
+    /// The previous byte in a string was a backslash.
+    escaped: bool,
+    /// The value does not start with `{` or `[`: only a newline ends it.
+    scalar: bool,
+}
+
+impl ValueScan {
+    /// Scans `bytes` (the partial line from where the scan stopped); returns the offset just past
+    /// the byte that closes the top-level value, counted from the start of the partial line.
+    fn advance(&mut self, partial: &[u8]) -> Option<usize> {
+        while self.scanned < partial.len() && !self.scalar {
+            let b = partial[self.scanned];
+            self.scanned += 1;
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' if self.depth > 0 => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return Some(self.scanned);
+                    }
+                }
+                b'"' if self.depth > 0 => self.in_string = true,
+                _ if b.is_ascii_whitespace() => {}
+                _ if self.depth == 0 => self.scalar = true,
+                _ => {}
+            }
+        }
+        None
+    }
 }
 
 impl LineFramer {
@@ -51,6 +106,7 @@ impl LineFramer {
             oversized_at: VecDeque::new(),
             discarding: false,
             eof: false,
+            scan: ValueScan::default(),
             max_frame_bytes,
         }
     }
@@ -74,6 +130,7 @@ impl LineFramer {
             if self.partial_len + segment_len > self.max_frame_bytes {
                 self.buf.truncate(self.buf.len() - self.partial_len);
                 self.partial_len = 0;
+                self.scan = ValueScan::default();
                 self.oversized_at.push_back(self.buf.len());
                 match newline {
                     Some(i) => bytes = &bytes[i + 1..],
@@ -88,6 +145,7 @@ impl LineFramer {
                 Some(i) => {
                     self.buf.extend_from_slice(&bytes[..=i]);
                     self.partial_len = 0;
+                    self.scan = ValueScan::default();
                     bytes = &bytes[i + 1..];
                 }
                 None => {
@@ -118,7 +176,13 @@ impl LineFramer {
                     self.partial_len = 0;
                     (rest.len(), rest.len())
                 }
-                None => return None,
+                None => {
+                    // `rest` is the partial line: answer a value that is already closed.
+                    let end = self.scan.advance(rest)?;
+                    self.partial_len -= end;
+                    self.scan = ValueScan::default();
+                    (end, end)
+                }
             };
             let line_start = self.start;
             self.start += consumed;
@@ -183,10 +247,12 @@ mod tests {
             f.push(std::slice::from_ref(b));
         }
         assert_eq!(drain(&mut f), vec![ok("{\"x\":1}")]);
-        f.push(b":2}");
+        f.push(b":2");
         assert_eq!(drain(&mut f), vec![]);
-        f.push(b"\n");
+        f.push(b"}");
         assert_eq!(drain(&mut f), vec![ok("{\"y\":2}")]);
+        f.push(b"\n");
+        assert_eq!(drain(&mut f), vec![]);
         assert_eq!(f.buffered_len(), 0);
     }
 
@@ -227,6 +293,46 @@ mod tests {
         f.finish();
         assert_eq!(drain(&mut f), vec![ok("last")]);
         assert_eq!(drain(&mut f), vec![]);
+    }
+
+    #[test]
+    fn a_closed_value_is_a_frame_without_a_newline() {
+        let mut f = LineFramer::new(100);
+        f.push(br#"  {"s":"}]{\"","a":[1,{"b":2}]}{"next""#);
+        assert_eq!(
+            drain(&mut f),
+            vec![ok(r#"  {"s":"}]{\"","a":[1,{"b":2}]}"#)]
+        );
+        f.push(b":1");
+        assert_eq!(drain(&mut f), vec![]);
+        f.push(b"}");
+        assert_eq!(drain(&mut f), vec![ok(r#"{"next":1}"#)]);
+        // The newline that follows later is a blank line, not a frame.
+        f.push(b"\n[1,2]");
+        assert_eq!(drain(&mut f), vec![ok("[1,2]")]);
+        assert_eq!(f.buffered_len(), 0);
+    }
+
+    #[test]
+    fn a_scalar_or_broken_value_waits_for_its_newline() {
+        let mut f = LineFramer::new(100);
+        f.push(b"123");
+        assert_eq!(drain(&mut f), vec![]);
+        f.push(b"\n} {");
+        assert_eq!(drain(&mut f), vec![ok("123")]);
+        f.push(b"\n");
+        assert_eq!(drain(&mut f), vec![ok("} {")]);
+    }
+
+    #[test]
+    fn byte_by_byte_values_without_newlines() {
+        let mut f = LineFramer::new(100);
+        let mut frames = Vec::new();
+        for b in br#"{"a":"x\\"}[{"b":"]"}]"#.iter() {
+            f.push(std::slice::from_ref(b));
+            frames.extend(drain(&mut f));
+        }
+        assert_eq!(frames, vec![ok(r#"{"a":"x\\"}"#), ok(r#"[{"b":"]"}]"#)]);
     }
 
     #[test]

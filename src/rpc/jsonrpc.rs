@@ -123,7 +123,9 @@ pub fn parse_request(raw: &RawValue) -> Result<Request<'_>, Rejected<'_>> {
     }
     let method = envelope.method.and_then(raw_str).ok_or_else(reject)?;
     let params = match envelope.params {
+        // `null` means no params, as in the Goxel daemon.
         None => Params::absent(),
+        Some(params) if params.get() == "null" => Params::absent(),
         Some(params) => Params::parse(params).map_err(|_| reject())?,
     };
     Ok(Request { method, params, id })

@@ -30,6 +30,7 @@
 //! assert_eq!(out, b"{\"jsonrpc\":\"2.0\",\"result\":\"pong\",\"id\":1}\n");
 //! ```
 
+pub mod codes;
 mod error;
 mod framing;
 mod jsonrpc;

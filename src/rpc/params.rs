@@ -217,7 +217,8 @@ impl<'a> Params<'a> {
     }
 
     /// A voxel position: `{x,y,z}`, `{position:[x,y,z]}`, `{position:{x,y,z}}`, positional
-    /// `[x,y,z,...]` or positional `[[x,y,z],...]`.
+    /// `[x,y,z,...]` or positional `[[x,y,z],...]`. As in the Goxel daemon, a missing
+    /// coordinate is 0.
     pub fn position(&self) -> Result<[i32; 3], RpcError> {
         self.position_and_next().map(|(p, _)| p)
     }
@@ -225,38 +226,49 @@ impl<'a> Params<'a> {
     /// Like [`Params::position`], also returning the positional index of the next parameter
     /// (3 after `[x,y,z,...]`, 1 after `[[x,y,z],...]`).
     pub fn position_and_next(&self) -> Result<([i32; 3], usize), RpcError> {
+        let coordinate = |raw: Option<&RawValue>, name: &str| -> Result<i32, RpcError> {
+            match raw.filter(|r| r.get() != "null") {
+                Some(raw) => parse_integer(raw, name),
+                None => Ok(0),
+            }
+        };
         match &self.shape {
-            Shape::Absent => Err(missing("position")),
+            Shape::Absent => Ok(([0; 3], 3)),
             Shape::ByName(_) => {
                 if let Some(raw) = self.named("position") {
                     return parse_position(raw, "position").map(|p| (p, 1));
                 }
-                let coordinate = |name: &str| -> Result<i32, RpcError> {
-                    let raw = self.named(name).ok_or_else(|| missing(name))?;
-                    parse_integer(raw, name)
-                };
-                Ok(([coordinate("x")?, coordinate("y")?, coordinate("z")?], 3))
+                Ok((
+                    [
+                        coordinate(self.named("x"), "x")?,
+                        coordinate(self.named("y"), "y")?,
+                        coordinate(self.named("z"), "z")?,
+                    ],
+                    3,
+                ))
             }
             Shape::ByPosition(elements) => {
-                let first = elements.first().ok_or_else(|| missing("position"))?;
-                if matches!(first.get().as_bytes().first(), Some(b'[' | b'{')) {
+                if let Some(first) = elements.first()
+                    && matches!(first.get().as_bytes().first(), Some(b'[' | b'{'))
+                {
                     return parse_position(first, "position").map(|p| (p, 1));
                 }
                 let mut position = [0; 3];
                 for (i, name) in ["x", "y", "z"].into_iter().enumerate() {
-                    let raw = elements.get(i).ok_or_else(|| missing(name))?;
-                    position[i] = parse_integer(raw, name)?;
+                    position[i] = coordinate(elements.get(i).copied(), name)?;
                 }
                 Ok((position, 3))
             }
         }
     }
 
-    /// A colour parameter (see [`parse_color`] for the accepted forms).
+    /// A colour parameter (see [`parse_color`] for the accepted forms), as the Goxel daemon
+    /// reads it.
     ///
     /// By name, `name` is looked up, then `rgba` (when `name` is `color`), then top-level
-    /// `r`,`g`,`b`(,`a`) members. By position, element `position` is a colour value, or the
-    /// first of flat `r,g,b[,a]` integers as the Goxel daemon sends (`[x,y,z,r,g,b,a]`).
+    /// `r`,`g`,`b`,`a` members, where a missing `r`, `g` or `b` is 0 and a missing `a` is 255. By
+    /// position, element `position` is a colour value, or the first of flat `r,g,b,a` numbers
+    /// (`[x,y,z,r,g,b,a]`) with the same defaults. `None` when no colour is given at all.
     pub fn color(&self, name: &str, position: usize) -> Result<Option<[u8; 4]>, RpcError> {
         match &self.shape {
             Shape::Absent => Ok(None),
@@ -267,21 +279,23 @@ impl<'a> Params<'a> {
                 if let Some(raw) = raw {
                     return parse_color(raw, name).map(Some);
                 }
-                if self.named("r").is_none() {
+                let channels =
+                    ["r", "g", "b", "a"].map(|c| self.named(c).filter(|r| r.get() != "null"));
+                if channels.iter().all(Option::is_none) {
                     return Ok(None);
                 }
                 let mut rgba = [0, 0, 0, 255];
-                for (i, channel) in ["r", "g", "b", "a"].into_iter().enumerate() {
-                    match self.named(channel) {
-                        Some(raw) => rgba[i] = parse_channel(raw, channel)?,
-                        None if i < 3 => return Err(missing(channel)),
-                        None => {}
+                for ((slot, raw), channel) in
+                    rgba.iter_mut().zip(channels).zip(["r", "g", "b", "a"])
+                {
+                    if let Some(raw) = raw {
+                        *slot = parse_channel(raw, channel)?;
                     }
                 }
                 Ok(Some(rgba))
             }
             Shape::ByPosition(elements) => {
-                let Some(first) = elements.get(position) else {
+                let Some(first) = elements.get(position).filter(|r| r.get() != "null") else {
                     return Ok(None);
                 };
                 if !matches!(first.get().as_bytes().first(), Some(b'-' | b'0'..=b'9')) {
@@ -289,10 +303,8 @@ impl<'a> Params<'a> {
                 }
                 let mut rgba = [0, 0, 0, 255];
                 for (i, slot) in rgba.iter_mut().enumerate() {
-                    match elements.get(position + i) {
-                        Some(raw) => *slot = parse_channel(raw, name)?,
-                        None if i < 3 => return Err(missing(name)),
-                        None => {}
+                    if let Some(raw) = elements.get(position + i).filter(|r| r.get() != "null") {
+                        *slot = parse_channel(raw, name)?;
                     }
                 }
                 Ok(Some(rgba))
@@ -447,16 +459,28 @@ fn out_of_range<T>(field: &str, text: &str) -> RpcError {
     RpcError::invalid_params(field, format!("{text} is out of range for {ty}"))
 }
 
+/// One colour channel, as the Goxel daemon reads it: an integer is clamped to 0..=255, a number
+/// with a fraction or exponent (`0.5`, `1.0`) is a 0..1 intensity scaled by 255 (and clamped).
 fn parse_channel(raw: &RawValue, field: &str) -> Result<u8, RpcError> {
-    parse_integer::<u8>(raw, field).map_err(|_| {
+    let text = raw.get();
+    let bad = || {
         RpcError::invalid_params(
             field,
-            format!(
-                "colour component {} is not an integer in 0..=255; {COLOR_EXPECTED}",
-                raw.get()
-            ),
+            format!("colour component {text} is not a number; {COLOR_EXPECTED}"),
         )
-    })
+    };
+    if !matches!(text.as_bytes().first(), Some(b'-' | b'0'..=b'9')) {
+        return Err(bad());
+    }
+    if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        let v: f64 = text.parse().map_err(|_| bad())?;
+        return Ok((v * 255.0).round().clamp(0.0, 255.0) as u8);
+    }
+    match text.parse::<i64>() {
+        Ok(v) => Ok(v.clamp(0, 255) as u8),
+        // Integers beyond i64 saturate like any other out-of-range channel.
+        Err(_) => Ok(if text.starts_with('-') { 0 } else { 255 }),
+    }
 }
 
 fn parse_hex_color(text: &str) -> Option<[u8; 4]> {

@@ -29,13 +29,14 @@ use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 
 use crate::config::Config;
-use crate::methods::{self, Ctx, NoJournal, Recorder, Reply, ServerFacts, codes, scripts};
+use crate::methods::{self, Ctx, NoJournal, Recorder, Reply, ServerFacts, scripts};
 use crate::persist::Persistence;
 use crate::rpc::{
-    Frame, Incoming, Request, RpcError, parse_frame, write_error, write_oversized, write_result,
+    Frame, Incoming, Request, RpcError, codes, parse_frame, write_error, write_oversized,
+    write_result,
 };
 use crate::script_host::WorldHost;
-use crate::scripting::{PoolConfig, ScriptDone, ScriptPool, SubmitError};
+use crate::scripting::{PoolConfig, ScriptDone, ScriptPool};
 use connection::{Connection, Fill};
 use systems::{EditLimits, VoxelBox, VoxelWorld, WorldSettings};
 
@@ -43,6 +44,8 @@ const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const SIGNAL: Token = Token(2);
 const FIRST_CONNECTION: usize = 16;
+/// Background jobs (file writes, renders) running at once; more are answered "busy".
+const MAX_BACKGROUND_JOBS: usize = 4;
 /// How long the loop keeps polling without sleeping after it handled an event.
 const SPIN_AFTER_WORK: Duration = Duration::from_micros(50);
 
@@ -124,6 +127,12 @@ struct PendingReply {
     batch: Option<(u64, usize)>,
 }
 
+/// A background job's result, for the reply waiting under `ticket`.
+struct JobDone {
+    ticket: u64,
+    result: Result<serde_json::Value, RpcError>,
+}
+
 /// A batch whose reply waits for scripts.
 struct PendingBatch {
     connection: usize,
@@ -160,6 +169,12 @@ struct Server {
     pool: Option<ScriptPool<WorldHost>>,
     /// Finished scripts. Unbounded on purpose: at most queue capacity + workers are in flight.
     done: flume::Receiver<ScriptDone<WorldHost>>,
+    /// Which files the file methods may use.
+    files: crate::files::FileAccess,
+    /// Finished background jobs; at most [`MAX_BACKGROUND_JOBS`] are in flight.
+    jobs_done: (flume::Sender<JobDone>, flume::Receiver<JobDone>),
+    /// Background jobs running.
+    jobs_running: usize,
 }
 
 impl Server {
@@ -219,6 +234,9 @@ impl Server {
         );
         tracing::info!(socket = %config.socket.path.display(), "listening");
         Ok(Server {
+            files: crate::files::FileAccess::new(&config),
+            jobs_done: flume::bounded(MAX_BACKGROUND_JOBS),
+            jobs_running: 0,
             config,
             poll,
             listener,
@@ -288,6 +306,9 @@ impl Server {
             while let Ok(done) = self.done.try_recv() {
                 self.finish_script(done);
             }
+            while let Ok(done) = self.jobs_done.1.try_recv() {
+                self.finish_job(done);
+            }
             let mut ready = std::mem::take(&mut self.ready);
             ready.sort_unstable();
             ready.dedup();
@@ -317,6 +338,13 @@ impl Server {
         }
         while let Ok(done) = self.done.try_recv() {
             self.finish_script(done);
+        }
+        // A save in progress finishes before the server goes.
+        while self.jobs_running > 0 {
+            match self.jobs_done.1.recv_timeout(Duration::from_secs(60)) {
+                Ok(done) => self.finish_job(done),
+                Err(_) => break,
+            }
         }
         if let Some(p) = &mut self.persistence {
             p.shutdown(&self.world);
@@ -478,6 +506,7 @@ impl Server {
                 requests: self.requests,
                 scripts: self.pool.as_ref(),
             },
+            files: &self.files,
         }
     }
 
@@ -558,7 +587,8 @@ impl Server {
                 self.next_ticket += 1;
                 let job = match scripts::prepare(&self.world, script, &self.config.scripts, ticket)
                 {
-                    Ok(job) => job,
+                    Ok(scripts::Prepared::Job(job)) => *job,
+                    Ok(scripts::Prepared::Failed(v)) => return Some(Ok(Reply::Value(v))),
                     Err(e) => return Some(Err(e)),
                 };
                 let Some(pool) = &self.pool else {
@@ -581,17 +611,43 @@ impl Server {
                         );
                         None
                     }
-                    Err(SubmitError::Exhausted { capacity }) => Some(Err(RpcError::server(
-                        codes::BUSY,
-                        "worker pool exhausted",
-                        Some(serde_json::json!({ "queue_capacity": capacity })),
-                    ))),
-                    Err(SubmitError::ShutDown) => Some(Err(RpcError::server(
-                        codes::BUSY,
-                        "script worker pool shut down",
-                        None,
-                    ))),
+                    Err(e) => Some(Err(scripts::submit_error(e))),
                 }
+            }
+            Ok(Reply::Background(job)) => {
+                if self.jobs_running >= MAX_BACKGROUND_JOBS {
+                    return Some(Err(RpcError::server(
+                        codes::BUSY,
+                        "too many file and render jobs running; try again",
+                        Some(serde_json::json!({ "max_jobs": MAX_BACKGROUND_JOBS })),
+                    )));
+                }
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                let tx = self.jobs_done.0.clone();
+                let waker = self.waker.clone();
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("voxeld-job".into())
+                        .spawn(move || {
+                            let result = job.run();
+                            let _ = tx.send(JobDone { ticket, result });
+                            let _ = waker.wake();
+                        });
+                if let Err(e) = spawned {
+                    return Some(Err(RpcError::internal(format!("cannot start a job: {e}"))));
+                }
+                self.jobs_running += 1;
+                let id = request.id.map(|id| id.to_owned());
+                self.pending.insert(
+                    ticket,
+                    PendingReply {
+                        connection,
+                        id,
+                        batch,
+                    },
+                );
+                None
             }
             other => Some(other),
         }
@@ -604,6 +660,19 @@ impl Server {
             return;
         };
         let reply = scripts::complete(&mut self.ctx(), done);
+        self.deliver(pending, reply);
+    }
+
+    /// Sends a finished background job's reply.
+    fn finish_job(&mut self, done: JobDone) {
+        self.jobs_running -= 1;
+        if let Some(pending) = self.pending.remove(&done.ticket) {
+            self.deliver(pending, done.result);
+        }
+    }
+
+    /// Writes a deferred reply to its connection (or into its batch).
+    fn deliver(&mut self, pending: PendingReply, reply: Result<serde_json::Value, RpcError>) {
         let Some(id) = pending.id.as_deref() else {
             self.release_script(pending.connection);
             return;
@@ -652,8 +721,8 @@ fn write_reply(out: &mut Vec<u8>, id: Option<&RawValue>, reply: Result<Reply, Rp
     match reply {
         Ok(Reply::Value(v)) => write_result(out, id, &v),
         Ok(Reply::Raw(r)) => write_result(out, id, &*r),
-        Ok(Reply::Script(_)) => {
-            write_error(out, id, &RpcError::internal("script reply written early"))
+        Ok(Reply::Script(_) | Reply::Background(_)) => {
+            write_error(out, id, &RpcError::internal("deferred reply written early"))
         }
         Err(e) => write_error(out, id, &e),
     }

@@ -486,7 +486,9 @@ impl<'w> Applier<'w> {
                 for (pos, data) in self.layer_chunks(*source) {
                     let origin = pos * CHUNK_SIZE;
                     data.for_each_filled(|i, c| {
-                        self.set(crate::coords::voxel_pos(IVec3::ZERO, i) + origin, c);
+                        let p = crate::coords::voxel_pos(IVec3::ZERO, i) + origin;
+                        let under = self.get(*target, p);
+                        self.set(p, c.over(under));
                     });
                 }
                 self.target = saved_target;

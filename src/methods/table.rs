@@ -1,0 +1,206 @@
+//! The one table of methods: dispatch, `list_methods` and the documentation check all read it,
+//! so a method cannot be answered without being listed, or listed without being answered.
+
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
+
+use super::{Ctx, Reply, analysis, housekeeping, layers, project, voxels};
+use crate::rpc::{Params, RpcError};
+
+/// A method's handler.
+pub type Handler = fn(&mut Ctx<'_>, &Params<'_>) -> Result<Reply, RpcError>;
+
+/// One method the server answers.
+pub struct Method {
+    /// The name clients call.
+    pub name: &'static str,
+    /// What it does, as `list_methods` reports it.
+    pub description: &'static str,
+    /// The function that answers it.
+    pub handler: Handler,
+}
+
+const fn m(name: &'static str, description: &'static str, handler: Handler) -> Method {
+    Method {
+        name,
+        description,
+        handler,
+    }
+}
+
+/// Every method, in the Goxel daemon's order (its six unprefixed methods first, then its
+/// `goxel.*` methods), then voxeld's own.
+pub const METHODS: &[Method] = &[
+    m("echo", "Echo back the parameters", |_, p| {
+        housekeeping::echo(p)
+    }),
+    m("version", "Get the daemon version", |_, _| {
+        housekeeping::version()
+    }),
+    m(
+        "status",
+        "Get the daemon status",
+        housekeeping::daemon_status,
+    ),
+    m("ping", "Check that the daemon is alive", |_, _| {
+        housekeeping::ping()
+    }),
+    m("list_methods", "List the available methods", |_, _| {
+        housekeeping::list_methods()
+    }),
+    m(
+        "add_voxels",
+        "Add many voxels to the active layer in one call",
+        voxels::add_voxels,
+    ),
+    m(
+        "goxel.create_project",
+        "Create a new project with one empty layer",
+        layers::create_project,
+    ),
+    m(
+        "goxel.load_project",
+        "Load a project file (.gox, .vox, .vxs)",
+        project::load_project,
+    ),
+    m(
+        "goxel.save_project",
+        "Save the project as a Goxel .gox file",
+        project::save_project,
+    ),
+    m(
+        "goxel.export_model",
+        "Export the model (gox, vox, obj, ply, vxs)",
+        project::export_model,
+    ),
+    m(
+        "goxel.get_status",
+        "Get the project status",
+        housekeeping::status,
+    ),
+    m("goxel.add_voxel", "Add a voxel", voxels::add_voxel),
+    m("goxel.remove_voxel", "Remove a voxel", voxels::remove_voxel),
+    m(
+        "goxel.get_voxel",
+        "Get the voxel at a position",
+        voxels::get_voxel,
+    ),
+    m(
+        "goxel.paint_voxels",
+        "Recolour existing voxels",
+        voxels::paint_voxels,
+    ),
+    m(
+        "goxel.flood_fill",
+        "Flood-fill the connected region of one colour",
+        voxels::flood_fill,
+    ),
+    m(
+        "goxel.procedural_shape",
+        "Generate a shape (cube, sphere, cylinder, cone, pyramid)",
+        voxels::procedural_shape,
+    ),
+    m(
+        "goxel.batch_operations",
+        "Apply many voxel operations as one edit",
+        voxels::batch_operations,
+    ),
+    m("goxel.list_layers", "List the layers", layers::list_layers),
+    m(
+        "goxel.create_layer",
+        "Create a layer and make it active",
+        layers::create_layer,
+    ),
+    m("goxel.delete_layer", "Delete a layer", layers::delete_layer),
+    m(
+        "goxel.merge_layers",
+        "Merge a layer into another",
+        layers::merge_layers,
+    ),
+    m(
+        "goxel.set_layer_visibility",
+        "Show or hide a layer",
+        layers::set_layer_visibility,
+    ),
+    m(
+        "goxel.execute_script",
+        "Execute a JavaScript script",
+        |_, p| housekeeping::execute_script(p),
+    ),
+    m(
+        "goxel.get_voxels_region",
+        "Get the voxels inside a box",
+        analysis::get_voxels_region,
+    ),
+    m(
+        "goxel.get_layer_voxels",
+        "Get every voxel of a layer",
+        analysis::get_layer_voxels,
+    ),
+    m(
+        "goxel.get_bounding_box",
+        "Get the bounding box of the voxels",
+        analysis::get_bounding_box,
+    ),
+    m(
+        "goxel.get_color_histogram",
+        "Count voxels per colour",
+        analysis::get_color_histogram,
+    ),
+    m(
+        "goxel.find_voxels_by_color",
+        "Find the voxels of a colour",
+        analysis::find_voxels_by_color,
+    ),
+    m(
+        "goxel.get_unique_colors",
+        "List the distinct colours",
+        analysis::get_unique_colors,
+    ),
+    m(
+        "goxel.set_active_layer",
+        "Make a layer the active one (voxeld)",
+        layers::set_active_layer,
+    ),
+    m("goxel.undo", "Undo the last edit (voxeld)", |c, p| {
+        layers::undo(c, p, true)
+    }),
+    m(
+        "goxel.redo",
+        "Redo the last undone edit (voxeld)",
+        |c, p| layers::undo(c, p, false),
+    ),
+];
+
+/// The method called `name`.
+pub fn find(name: &str) -> Option<&'static Method> {
+    static INDEX: OnceLock<FxHashMap<&'static str, usize>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        METHODS
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name, i))
+            .collect()
+    });
+    index.get(name).map(|&i| &METHODS[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = METHODS.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), METHODS.len());
+        assert!(
+            METHODS
+                .iter()
+                .all(|m| find(m.name).is_some_and(|f| f.name == m.name))
+        );
+        assert!(find("goxel.nosuch").is_none());
+    }
+}
