@@ -40,6 +40,12 @@ pub(crate) const NORMALS: [[i32; 3]; 6] = [
     [0, 0, -1],
 ];
 
+/// Whether face direction `face` points along its axis (+x, +y, +z) rather than against it.
+#[inline]
+fn is_positive(face: usize) -> bool {
+    face & 1 == 0
+}
+
 /// One merged face: a rectangle of one colour on a voxel boundary plane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Quad {
@@ -69,7 +75,7 @@ impl Quad {
         let mut c = o;
         c[v] += self.height as i32;
         // u × v points along +axis, so (o, o+u, o+u+v, o+v) turns counter-clockwise about +axis.
-        if self.face % 2 == 0 {
+        if is_positive(self.face as usize) {
             [o, a, b, c]
         } else {
             [o, c, b, a]
@@ -215,7 +221,7 @@ impl<'a> Mesher<'a> {
         }
         let origin = pos * CHUNK_SIZE;
         for face in 0..6 {
-            let positive = face % 2 == 0;
+            let positive = is_positive(face);
             // Inside a uniform chunk every voxel hides its neighbour: only the slice against
             // the neighbour chunk can show faces.
             let slices = match (uniform, positive) {
@@ -235,7 +241,7 @@ impl<'a> Mesher<'a> {
     /// across `face`.
     fn load_neighbour_plane(&mut self, pos: IVec3, face: usize) {
         let axis = face / 2;
-        let positive = face % 2 == 0;
+        let positive = is_positive(face);
         let (u, v) = ((axis + 1) % 3, (axis + 2) % 3);
         self.load_stack(pos + IVec3::from_array(NORMALS[face]));
         // The neighbour's plane touching this chunk, and where it sits in the padded grid.
@@ -279,7 +285,7 @@ impl<'a> Mesher<'a> {
             for a in 0..N {
                 let g = row + a * STRIDE[u];
                 let c = self.grid[g];
-                let n = if face % 2 == 0 {
+                let n = if is_positive(face) {
                     self.grid[g + step]
                 } else {
                     self.grid[g - step]
@@ -321,7 +327,7 @@ impl<'a> Mesher<'a> {
                     mask[row * N + a..row * N + a + w].fill(0);
                 }
                 let mut o = origin.to_array();
-                o[axis] += k as i32 + i32::from(face % 2 == 0);
+                o[axis] += k as i32 + i32::from(is_positive(face));
                 o[u] += a as i32;
                 o[v] += b as i32;
                 self.mesh.quads.push(Quad {

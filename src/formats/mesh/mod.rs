@@ -1,11 +1,12 @@
 //! Mesh export: the visible world as Wavefront `.obj` (with its `.mtl`) or Stanford `.ply`, for
 //! tools that take polygons rather than voxels (Blender, slicers, game engines).
 //!
-//! Both writers share one mesh ([`greedy`]): the visible layers merged as
+//! Both writers share one mesh (built in `greedy`): the visible layers merged as
 //! [`WorldSnapshot::merged_voxel`] sees them, hidden faces culled, and coplanar faces of one
 //! colour merged into rectangles within each chunk. A voxel at (x, y, z) is the unit cube
-//! [x, x+1]×[y, y+1]×[z, z+1]; z is up, as in Goxel; every quad turns counter-clockwise seen
-//! from outside. A semi-transparent voxel hides faces of its own colour only (see [`greedy`]).
+//! `[x, x+1]×[y, y+1]×[z, z+1]`; z is up, as in Goxel; every quad turns counter-clockwise seen
+//! from outside. A semi-transparent voxel (alpha < 255) hides its neighbour's face only when
+//! the neighbour has the same colour, so what lies behind glass stays in the mesh.
 //!
 //! The output depends on the visible voxels alone, so the same world always gives the same
 //! bytes: quads follow chunk order, and the `.obj` groups them by colour in sorted order.
