@@ -112,9 +112,9 @@ pub fn encode(world: &WorldSnapshot) -> Result<Encoded, FormatError> {
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
 
-    let image_box = layers
-        .iter()
-        .fold(None, |acc, l| systems::coords::union_opt(acc, l.bounding_box()));
+    let image_box = layers.iter().fold(None, |acc, l| {
+        systems::coords::union_opt(acc, l.bounding_box())
+    });
     let (half, centre) = match image_box {
         Some(b) => {
             let lo = b.min.as_dvec3();
@@ -247,7 +247,11 @@ struct RawChunk<'a> {
 impl RawChunk<'_> {
     /// How error messages name this chunk: its type and where it starts.
     fn describe(&self) -> String {
-        format!("'{}' chunk at byte {}", self.kind.escape_ascii(), self.offset)
+        format!(
+            "'{}' chunk at byte {}",
+            self.kind.escape_ascii(),
+            self.offset
+        )
     }
 }
 
@@ -287,6 +291,9 @@ fn next_chunk(bytes: &[u8], offset: usize) -> Result<RawChunk<'_>, FormatError> 
     })
 }
 
+/// A layer's chunks (chunk position, voxels), or a list of blocks and their origins.
+type Chunks = Vec<(IVec3, Arc<ChunkData>)>;
+
 /// What has been read so far.
 struct FileReader {
     version: i32,
@@ -304,7 +311,7 @@ struct ReadLayer {
     mat: Option<[f32; 16]>,
     visible: bool,
     /// Block origins (voxel coordinates) and blocks, in file order.
-    placements: Vec<(IVec3, Arc<ChunkData>)>,
+    placements: Chunks,
     /// Where the chunk starts, for error messages.
     offset: usize,
 }
@@ -449,7 +456,7 @@ impl FileReader {
     /// The chunks of every layer. A clone takes its base layer's voxels (the first layer with
     /// that id, itself resolved first if it is a clone); a clone whose base is missing, or that
     /// is part of a cycle of clones, is empty.
-    fn resolve_clones(&mut self) -> Result<Vec<Vec<(IVec3, Arc<ChunkData>)>>, FormatError> {
+    fn resolve_clones(&mut self) -> Result<Vec<Chunks>, FormatError> {
         let count = self.layers.len();
         let mut by_id: FxHashMap<i32, usize> = FxHashMap::default();
         for (i, layer) in self.layers.iter().enumerate() {
@@ -457,7 +464,7 @@ impl FileReader {
                 by_id.entry(layer.id).or_insert(i);
             }
         }
-        let mut done: Vec<Option<Vec<(IVec3, Arc<ChunkData>)>>> = vec![None; count];
+        let mut done: Vec<Option<Chunks>> = vec![None; count];
         // Walk each layer's chain of bases with an explicit stack, so a long chain cannot
         // overflow the call stack and every layer is resolved once.
         let mut on_stack = vec![false; count];
@@ -502,7 +509,7 @@ impl FileReader {
         &mut self,
         clone: usize,
         base: &[(IVec3, Arc<ChunkData>)],
-    ) -> Result<Vec<(IVec3, Arc<ChunkData>)>, FormatError> {
+    ) -> Result<Chunks, FormatError> {
         let shift = match self.layers[clone].mat {
             None => IVec3::ZERO,
             Some(m) => match integer_translation(&m) {
@@ -540,7 +547,7 @@ impl FileReader {
         &mut self,
         layer: usize,
         placements: &[(IVec3, Arc<ChunkData>)],
-    ) -> Result<Vec<(IVec3, Arc<ChunkData>)>, FormatError> {
+    ) -> Result<Chunks, FormatError> {
         let placed = place_blocks(placements, &mut self.budget);
         placed.map_err(|reason| self.layer_error(layer, reason))
     }
@@ -555,7 +562,7 @@ impl FileReader {
 }
 
 /// Heap bytes a document may spend on chunks made by blocks placed off the 16-voxel grid, which
-/// can spread one small record over eight new chunks: 64 MiB plus 256 bytes per file byte.
+/// can spread one small record over eight new chunks: 16 MiB plus 256 bytes per file byte.
 struct Budget {
     left: usize,
 }
@@ -563,7 +570,7 @@ struct Budget {
 impl Budget {
     fn for_file(len: usize) -> Budget {
         Budget {
-            left: (64usize << 20).saturating_add(len.saturating_mul(256)),
+            left: (16usize << 20).saturating_add(len.saturating_mul(256)),
         }
     }
 }
@@ -573,7 +580,7 @@ impl Budget {
 fn place_blocks(
     placements: &[(IVec3, Arc<ChunkData>)],
     budget: &mut Budget,
-) -> Result<Vec<(IVec3, Arc<ChunkData>)>, String> {
+) -> Result<Chunks, String> {
     const MASK: i32 = CHUNK_SIZE - 1;
     // The last on-grid block of each chunk, and every off-grid block reaching into a chunk.
     let mut aligned: FxHashMap<IVec3, usize> = FxHashMap::default();
@@ -650,9 +657,7 @@ fn integer_translation(m: &[f32; 16]) -> Option<IVec3> {
     if m[..12] != IDENTITY[..12] || m[15] != 1.0 {
         return None;
     }
-    let whole = |v: f32| {
-        (v.fract() == 0.0 && v.abs() <= (1u32 << 30) as f32).then_some(v as i32)
-    };
+    let whole = |v: f32| (v.fract() == 0.0 && v.abs() <= (1u32 << 30) as f32).then_some(v as i32);
     Some(IVec3::new(whole(m[12])?, whole(m[13])?, whole(m[14])?))
 }
 
@@ -1002,15 +1007,18 @@ mod tests {
         let chunks = place_blocks(&placements, &mut budget).unwrap();
         assert_eq!(chunks.len(), 1, "the second chunk holds nothing");
         let c = &chunks[0].1;
-        assert_eq!(c.get(local_index(IVec3::new(7, 0, 0))), Color::rgb(255, 0, 0));
-        assert_eq!(c.get(local_index(IVec3::new(8, 0, 0))), Color::rgb(0, 0, 255));
+        assert_eq!(
+            c.get(local_index(IVec3::new(7, 0, 0))),
+            Color::rgb(255, 0, 0)
+        );
+        assert_eq!(
+            c.get(local_index(IVec3::new(8, 0, 0))),
+            Color::rgb(0, 0, 255)
+        );
         assert_eq!(c.get(local_index(IVec3::new(9, 0, 0))), Color::EMPTY);
         assert_eq!(c.filled(), 4096 - 8 * 256 + 1);
         // An on-grid block after the off-grid one wins over all of its chunk.
-        let placements = vec![
-            (IVec3::new(8, 0, 0), one),
-            (IVec3::ZERO, red.clone()),
-        ];
+        let placements = vec![(IVec3::new(8, 0, 0), one), (IVec3::ZERO, red.clone())];
         let chunks = place_blocks(&placements, &mut budget).unwrap();
         assert_eq!(chunks.len(), 1);
         assert!(Arc::ptr_eq(&chunks[0].1, &red));
