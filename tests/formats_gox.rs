@@ -860,7 +860,31 @@ fn off_grid_blocks_cannot_blow_up_a_small_file() {
     assert!(bytes.len() < 200_000);
     let e = error(&bytes);
     assert!(e.contains("'LAYR' chunk at byte"), "{e}");
-    assert!(e.contains("more chunks than the file can hold"), "{e}");
+    assert!(
+        e.contains("blocks placed off the 16-voxel grid need more than the 21 MiB"),
+        "{e}"
+    );
+}
+
+#[test]
+fn clone_layers_cannot_blow_up_a_small_file() {
+    // A base layer of 20 000 chunks and 3000 clones of it: 60 M chunk entries from 0.5 MB.
+    let records: Vec<(i32, [i32; 3])> = (0..20_000).map(|i| (0, [i * 16, 0, 0])).collect();
+    let mut chunks = vec![
+        block(&[(0, [1, 2, 3, 255])]),
+        layr(&records, &[entry("id", &1i32.to_le_bytes())]),
+    ];
+    for _ in 0..3000 {
+        chunks.push(layr(&[], &[entry("base_id", &1i32.to_le_bytes())]));
+    }
+    let bytes = file(2, &chunks);
+    assert!(bytes.len() < 600_000);
+    let e = error(&bytes);
+    assert!(e.contains("'LAYR' chunk at byte"), "{e}");
+    assert!(e.contains("clone layers need more than"), "{e}");
+    // A few clones are fine.
+    let doc = gox::decode(&file(2, &chunks[..5])).unwrap();
+    assert_eq!(doc.voxel_count(), 4 * 20_000);
 }
 
 #[test]

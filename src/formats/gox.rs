@@ -420,7 +420,7 @@ impl FileReader {
                 (b"mat", 64) => {
                     let mut m = [0f32; 16];
                     for (k, v) in m.iter_mut().enumerate() {
-                        *v = f32::from_le_bytes(value[4 * k..4 * k + 4].try_into().unwrap());
+                        *v = f32::from_bits(i32_at(value, 4 * k) as u32);
                     }
                     layer.mat = Some(m);
                 }
@@ -523,6 +523,10 @@ impl FileReader {
                 }
             },
         };
+        let entries = std::mem::size_of_val(base);
+        self.budget
+            .charge(entries, "clone layers")
+            .map_err(|reason| self.layer_error(clone, reason))?;
         if shift == IVec3::ZERO {
             return Ok(base.to_vec());
         }
@@ -561,17 +565,29 @@ impl FileReader {
     }
 }
 
-/// Heap bytes a document may spend on chunks made by blocks placed off the 16-voxel grid, which
-/// can spread one small record over eight new chunks: 16 MiB plus 256 bytes per file byte.
+/// Memory a document may spend on chunks the file does not pay for record by record: clone
+/// layers copy their base's chunk list, and a block placed off the 16-voxel grid spreads over
+/// up to eight new chunks. Both are charged here, against 16 MiB plus 64 bytes per file byte.
 struct Budget {
     left: usize,
+    limit: usize,
 }
 
 impl Budget {
     fn for_file(len: usize) -> Budget {
-        Budget {
-            left: (16usize << 20).saturating_add(len.saturating_mul(256)),
-        }
+        let limit = (16usize << 20).saturating_add(len.saturating_mul(64));
+        Budget { left: limit, limit }
+    }
+
+    /// Takes `bytes` from what is left, or says that `what` needs more than the file allows.
+    fn charge(&mut self, bytes: usize, what: &str) -> Result<(), String> {
+        self.left = self.left.checked_sub(bytes).ok_or_else(|| {
+            format!(
+                "{what} need more than the {} MiB this file size allows",
+                self.limit >> 20
+            )
+        })?;
+        Ok(())
     }
 }
 
@@ -642,10 +658,7 @@ fn place_blocks(
             continue;
         }
         let cost = data.heap_bytes() + std::mem::size_of::<ChunkData>();
-        budget.left = budget.left.checked_sub(cost).ok_or_else(|| {
-            "blocks placed off the 16-voxel grid spread over more chunks than the file can hold"
-                .to_string()
-        })?;
+        budget.charge(cost, "blocks placed off the 16-voxel grid")?;
         chunks.push((pos, Arc::new(data)));
     }
     chunks.sort_unstable_by_key(|(p, _)| zyx_key(*p));
