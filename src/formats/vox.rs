@@ -294,7 +294,11 @@ fn build_document(data: &DotVoxData) -> Result<Document, FormatError> {
                     };
                     return Err(FormatError::new(format!(
                         "{what} reaches {} on axis {}, outside the world bounds {}..{}",
-                        if min < i64::from(limits.min[j]) { min } else { max },
+                        if min < i64::from(limits.min[j]) {
+                            min
+                        } else {
+                            max
+                        },
                         ["x", "y", "z"][j],
                         limits.min[j],
                         limits.max[j]
@@ -319,7 +323,8 @@ fn build_document(data: &DotVoxData) -> Result<Document, FormatError> {
     // Voxels are gathered per (layer, hidden) slot as packed keys, sorted, then cut into chunks:
     // memory follows the voxels placed, never the chunks they touch.
     let layer_count = data.layers.len();
-    let slot_of = |layer: Option<usize>, hidden: bool| layer.unwrap_or(layer_count) * 2 + hidden as usize;
+    let slot_of =
+        |layer: Option<usize>, hidden: bool| layer.unwrap_or(layer_count) * 2 + hidden as usize;
     let mut slots: FxHashMap<usize, Vec<(u64, Color)>> = FxHashMap::default();
     for inst in &instances {
         let model = &data.models[inst.model];
@@ -337,29 +342,29 @@ fn build_document(data: &DotVoxData) -> Result<Document, FormatError> {
     for entries in slots.values_mut() {
         entries.sort_by_key(|e| e.0);
     }
-    let chunk_count: usize = slots
-        .values()
-        .map(|e| e.chunk_by(same_chunk).count())
-        .sum();
+    let chunk_count: usize = slots.values().map(|e| e.chunk_by(same_chunk).count()).sum();
     if chunk_count > MAX_CHUNKS {
         return Err(FormatError::new(format!(
             "the scene spreads over {chunk_count} chunks, more than the {MAX_CHUNKS} one file may fill"
         )));
     }
     let mut doc = Document::default();
-    let mut push = |name: String, visible: bool, entries: Option<Vec<(u64, Color)>>, keep_empty: bool| {
-        let chunks = entries.map_or_else(Vec::new, |e| build_chunks(&e));
-        if keep_empty || !chunks.is_empty() {
-            doc.layers.push(DocLayer {
-                id: None,
-                name,
-                visible,
-                chunks,
-            });
-        }
-    };
+    let mut push =
+        |name: String, visible: bool, entries: Option<Vec<(u64, Color)>>, keep_empty: bool| {
+            let chunks = entries.map_or_else(Vec::new, |e| build_chunks(&e));
+            if keep_empty || !chunks.is_empty() {
+                doc.layers.push(DocLayer {
+                    id: None,
+                    name,
+                    visible,
+                    chunks,
+                });
+            }
+        };
     for (index, layer) in data.layers.iter().enumerate() {
-        let name = layer.name().unwrap_or_else(|| format!("Layer {}", index + 1));
+        let name = layer
+            .name()
+            .unwrap_or_else(|| format!("Layer {}", index + 1));
         let named = layer.name().is_some_and(|n| n != index.to_string());
         push(
             name.clone(),
@@ -647,7 +652,10 @@ impl OutPalette {
         for (c, _) in census {
             let k = nearest(&entries, *c);
             let e = entries[k];
-            let err = (0..4).map(|ch| c.0[ch].abs_diff(e.0[ch])).max().unwrap_or(0);
+            let err = (0..4)
+                .map(|ch| c.0[ch].abs_diff(e.0[ch]))
+                .max()
+                .unwrap_or(0);
             max_error = max_error.max(err);
             index.insert(*c, k as u8 + 1);
         }
@@ -956,11 +964,17 @@ mod tests {
 
     #[test]
     fn keys_pack_chunks_in_zyx_order_and_unpack_to_the_chunk() {
-        for p in [[0, 0, 0], [-1, -1, -1], [17, -33, 1000], [-(1 << 20), (1 << 20) - 1, 5]] {
+        for p in [
+            [0, 0, 0],
+            [-1, -1, -1],
+            [17, -33, 1000],
+            [-(1 << 20), (1 << 20) - 1, 5],
+        ] {
             let key = pack_key(p);
             let chunk = IVec3::new(p[0] as i32 >> 4, p[1] as i32 >> 4, p[2] as i32 >> 4);
             assert_eq!(unpack_chunk(key), chunk, "{p:?}");
-            let local = systems::coords::local_index(IVec3::new(p[0] as i32, p[1] as i32, p[2] as i32));
+            let local =
+                systems::coords::local_index(IVec3::new(p[0] as i32, p[1] as i32, p[2] as i32));
             assert_eq!((key & 0xfff) as usize, local);
         }
         assert!(pack_key([100, 0, 0]) < pack_key([0, 16, 0]));
@@ -991,10 +1005,7 @@ mod tests {
         assert_eq!(p.apply([1, 0, 0])[0], -1);
         // Odd size 3: centres -1, 0, 1 about the grid point 1 land on 0, -1, -2.
         let p = flip_x.place([3, 1, 1]).unwrap();
-        assert_eq!(
-            [0, 1, 2].map(|x| p.apply([x, 0, 0])[0]),
-            [0, -1, -2]
-        );
+        assert_eq!([0, 1, 2].map(|x| p.apply([x, 0, 0])[0]), [0, -1, -2]);
         // A quarter turn about z: world x = -y, world y = x (row 0 reads y negated, row 1 x).
         let quarter = rotation(0b1_0001);
         assert_eq!(quarter.axis, [1, 0, 2]);
@@ -1042,7 +1053,16 @@ mod tests {
     #[test]
     fn median_cut_keeps_at_most_k_colours_and_nearest_breaks_ties_low() {
         let census: Vec<(Color, u64)> = (0..1000u32)
-            .map(|i| (Color::rgb((i % 10 * 25) as u8, (i / 10 % 10 * 25) as u8, (i / 100 * 25) as u8), 1 + u64::from(i % 3)))
+            .map(|i| {
+                (
+                    Color::rgb(
+                        (i % 10 * 25) as u8,
+                        (i / 10 % 10 * 25) as u8,
+                        (i / 100 * 25) as u8,
+                    ),
+                    1 + u64::from(i % 3),
+                )
+            })
             .collect();
         let mut sorted = census.clone();
         sorted.sort_unstable();
