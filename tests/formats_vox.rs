@@ -233,8 +233,23 @@ fn a_file_that_is_not_vox_is_a_clear_error() {
         "not a magicavoxel file: it does not start with \"VOX \""
     );
     assert!(decode(b"").is_err());
-    let err = decode(b"VOX \x96\0\0\0MAIN\0\0\0\0\xff\0\0\0").unwrap_err();
-    assert!(err.to_string().starts_with("malformed .vox file"), "{err}");
+    let cases: [(&[u8], &str); 3] = [
+        (
+            b"VOX \x96\0\0\0MAIN\0\0\0\0\xff\0\0\0",
+            "malformed .vox file: truncated or corrupt chunks",
+        ),
+        (
+            b"VOX \x96\0\0\0SIZE\x0c\0\0\0\0\0\0\0",
+            "malformed .vox file: the first chunk is not MAIN",
+        ),
+        (
+            b"VOX \x96\0\0\0MAIN\0\0\0\0\x04\0\0\0abcd",
+            "malformed .vox file: the chunks inside MAIN cannot be read",
+        ),
+    ];
+    for (bytes, message) in cases {
+        assert_eq!(decode(bytes).unwrap_err().to_string(), message);
+    }
 }
 
 #[test]

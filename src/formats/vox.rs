@@ -44,9 +44,9 @@
 //!
 //! Each `LAYR` chunk becomes a document layer with its `_name` (else `Layer n`) and `_hidden`
 //! flag; a shape goes into the layer named by the nearest transform above it, and shapes with no
-//! valid layer id (and models without a scene graph) into one more layer after them. MagicaVoxel's
-//! empty layers keep their default names (their index); those are dropped, while an empty layer
-//! with a real name is kept. voxeld shows and hides whole layers only, so objects hidden in
+//! valid layer id (and models without a scene graph) into one more layer after them. An empty
+//! layer is kept only if it has a real name (MagicaVoxel names its untouched layers by their
+//! index). voxeld shows and hides whole layers only, so objects hidden in
 //! MagicaVoxel (`_hidden` on a transform or group) keep their voxels in a hidden companion layer,
 //! `<layer> (hidden objects)`. The writer turns each voxeld layer, bottom first, into one `LAYR`
 //! chunk and one or more models: MagicaVoxel's models are at most 256 voxels on each axis, so a
@@ -103,12 +103,9 @@ pub fn decode(bytes: &[u8]) -> Result<Document, FormatError> {
             "malformed .vox file: the first chunk is not MAIN",
         ));
     }
-    let data = dot_vox::load_bytes(bytes).map_err(|e| {
-        FormatError::new(format!(
-            "malformed .vox file: {} (truncated or corrupt chunks)",
-            e.to_lowercase()
-        ))
-    })?;
+    // dot_vox's only error is "Not a valid MagicaVoxel .vox file": its chunks did not parse.
+    let data = dot_vox::load_bytes(bytes)
+        .map_err(|_| FormatError::new("malformed .vox file: truncated or corrupt chunks"))?;
     // dot_vox drops MAIN's children silently when it cannot parse them; a file that declares
     // children but yields nothing at all is corrupt rather than empty.
     let declared_children = bytes.len() >= 20 && bytes[16..20] != [0, 0, 0, 0];
@@ -116,6 +113,7 @@ pub fn decode(bytes: &[u8]) -> Result<Document, FormatError> {
         && data.models.is_empty()
         && data.scenes.is_empty()
         && data.layers.is_empty()
+        && data.materials.is_empty()
         && data.palette.as_slice() == dot_vox::DEFAULT_PALETTE.as_slice()
     {
         return Err(FormatError::new(
@@ -560,11 +558,13 @@ fn frame_transform(node: usize, frame: Option<&Frame>) -> Result<Transform, Form
                 "scene node {node}: rotation byte {byte} is not a rotation"
             )));
         }
+        // Column-major: `cols[c][r]` is row r of column c; each row has one entry ±1.
         let cols = Rotation::from_byte(byte).to_cols_array_2d();
-        for row in 0..3 {
+        let rows = out.axis.iter_mut().zip(out.sign.iter_mut()).enumerate();
+        for (row, (axis, sign)) in rows {
             let col = (0..3).find(|&c| cols[c][row] != 0.0).unwrap_or(row);
-            out.axis[row] = col;
-            out.sign[row] = if cols[col][row] > 0.0 { 1 } else { -1 };
+            *axis = col;
+            *sign = if cols[col][row] > 0.0 { 1 } else { -1 };
         }
     }
     if let Some(raw) = frame.attributes.get("_t") {
