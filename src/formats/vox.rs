@@ -19,7 +19,7 @@
 //! ```
 //!
 //! that is, rotation turns voxel centres about the grid point `floor(s / 2)`. This is the
-//! convention of vengi and voxel-io, both checked against MagicaVoxel's own rendering; without a
+//! convention vengi and voxel-io settled on after comparing with MagicaVoxel; without a
 //! rotation it is `t + v − floor(s / 2)`, which is what the writer uses: a model whose lowest
 //! voxel corner is `m` gets `_t = m + floor(s / 2)`. Only the first keyframe of a transform and
 //! the first model of a shape are read (animations are not kept). Models no shape names (every
@@ -32,8 +32,8 @@
 //! `dot_vox` already subtracts the one, so its `Voxel::i` indexes its palette directly. The `IMAP`
 //! chunk only reorders MagicaVoxel's palette view and is not used for colours. `.vox` has no
 //! per-voxel alpha (MagicaVoxel draws transparency from `MATL` materials), so the palette's alpha
-//! carries voxeld's alpha both ways; a palette entry with alpha 0 is read as opaque, since
-//! MagicaVoxel still shows such a voxel. Materials are not read.
+//! carries voxeld's alpha both ways; a palette entry with alpha 0 is read as opaque, so a voxel
+//! the file holds never vanishes. Materials are not read.
 //!
 //! The writer keeps every colour exactly when the world has at most 255 of them (index 0 means
 //! empty). Beyond that it builds a 255-colour palette by median cut in RGBA, weighted by voxel
@@ -46,8 +46,8 @@
 //! flag; a shape goes into the layer named by the nearest transform above it, and shapes with no
 //! valid layer id (and models without a scene graph) into one more layer after them. An empty
 //! layer is kept only if it has a real name (MagicaVoxel names its untouched layers by their
-//! index). voxeld shows and hides whole layers only, so objects hidden in
-//! MagicaVoxel (`_hidden` on a transform or group) keep their voxels in a hidden companion layer,
+//! index). voxeld shows and hides whole layers only, so objects hidden in MagicaVoxel (`_hidden`
+//! on a transform or group) keep their voxels in a hidden companion layer,
 //! `<layer> (hidden objects)`. The writer turns each voxeld layer, bottom first, into one `LAYR`
 //! chunk and one or more models: MagicaVoxel's models are at most 256 voxels on each axis, so a
 //! larger layer is cut into 256³ blocks from its lowest corner, each block one model shrunk to its
