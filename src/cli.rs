@@ -1,5 +1,5 @@
-//! The command line: `voxeld [serve]`, `replay`, `batch` and `journal check|repair`, and how
-//! command-line overrides are merged into the RON [`Config`].
+//! The command line: `voxeld [serve]`, `replay`, `batch`, `convert`, `call` and
+//! `journal check|repair`, and how command-line overrides are merged into the RON [`Config`].
 //!
 //! ```
 //! use clap::Parser;
@@ -46,6 +46,11 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Run the JSON-RPC requests of an NDJSON file in order, print the replies and the final hash.
     Batch(BatchArgs),
+    /// Convert a world between formats: IN is a .vxs, .gox or .vox file, a journal (.vxj) or a
+    /// data directory; OUT is .vxs, .gox, .vox, .obj (+ .mtl) or .ply.
+    Convert(ConvertArgs),
+    /// Send one JSON-RPC request to a running server and print the result (exit 1 on an error).
+    Call(CallArgs),
     /// Inspect or fix a journal file.
     Journal {
         /// The journal operation.
@@ -116,6 +121,40 @@ pub struct ReplayArgs {
     /// Write the resulting world to this file (format from the extension).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// Options of `voxeld convert`.
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The world to read: a file, a journal or a data directory.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// The file to write.
+    #[arg(value_name = "OUT")]
+    pub output: PathBuf,
+    /// Format of IN when its extension does not say (vxs, gox, vox).
+    #[arg(long, value_name = "FORMAT")]
+    pub from: Option<String>,
+    /// Format of OUT when its extension does not say (vxs, gox, vox, obj, ply).
+    #[arg(long, value_name = "FORMAT")]
+    pub to: Option<String>,
+}
+
+/// Options of `voxeld call`.
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    /// The method, e.g. goxel.get_status.
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+    /// The params as JSON (an object or an array); none when absent.
+    #[arg(value_name = "PARAMS_JSON")]
+    pub params: Option<String>,
+    /// The server's socket.
+    #[arg(long, value_name = "PATH", default_value = "/tmp/goxel.sock")]
+    pub socket: PathBuf,
+    /// Seconds to wait for the reply.
+    #[arg(long, value_name = "S", default_value_t = 330)]
+    pub timeout: u64,
 }
 
 /// Options of `voxeld batch`.

@@ -5,6 +5,7 @@
 //! server ([`server`]), file encodings ([`codec`]) and the command line ([`cli`]).
 
 pub mod batch;
+pub mod call;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -17,3 +18,4 @@ pub mod rpc;
 pub mod script_host;
 pub mod scripting;
 pub mod server;
+pub mod worldfile;

@@ -2,11 +2,13 @@
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Parser;
 use voxeld::cli::{Cli, Command, JournalAction};
+use voxeld::formats::Format;
 use voxeld::journal::{self, RepairMode};
 use voxeld::persist;
+use voxeld::worldfile::{self, WorldSource};
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -28,7 +30,7 @@ fn main() -> anyhow::Result<()> {
             let world = voxeld::batch::run(&batch.file, &config, &mut out)?;
             out.flush()?;
             if let Some(path) = &batch.out {
-                write_world(&world, path)?;
+                worldfile::write_world(&world, path, None)?;
             }
             Ok(())
         }
@@ -40,17 +42,8 @@ fn main() -> anyhow::Result<()> {
                 Some(path) => persist::load_snapshot(&mut world, path)?,
                 None => 0,
             };
-            let bytes = std::fs::read(&replay.journal)
-                .with_context(|| format!("reading {}", replay.journal.display()))?;
-            let scan = journal::reader::scan_bytes(bytes)
-                .with_context(|| format!("scanning {}", replay.journal.display()))?;
-            if let Some(tail) = scan.torn_tail() {
-                eprintln!(
-                    "note: ignoring a torn tail of {} bytes at offset {}",
-                    tail.len, tail.offset
-                );
-            }
-            let applied = persist::replay_records(&mut world, &scan, from, replay.until_seq)?;
+            let applied =
+                worldfile::replay_file(&mut world, &replay.journal, from, replay.until_seq)?;
             let s = world.snapshot();
             println!(
                 "{}",
@@ -60,9 +53,41 @@ fn main() -> anyhow::Result<()> {
                 })
             );
             if let Some(path) = &replay.out {
-                write_world(&world, path)?;
+                worldfile::write_world(&world, path, None)?;
             }
             Ok(())
+        }
+        Command::Convert(convert) => {
+            let format = |name: &Option<String>| -> anyhow::Result<Option<Format>> {
+                name.as_deref()
+                    .map(|n| {
+                        Format::from_name(n).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "unknown format '{n}', expected one of {}",
+                                Format::names()
+                            )
+                        })
+                    })
+                    .transpose()
+            };
+            let config = voxeld::config::Config::default();
+            let source = WorldSource::of(&convert.input, format(&convert.from)?)?;
+            let world = worldfile::read_world(&source, &config)?;
+            let report = worldfile::write_world(&world, &convert.output, format(&convert.to)?)?;
+            let s = world.snapshot();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "output": convert.output.display().to_string(), "voxel_count": report.voxel_count,
+                    "layer_count": s.layers().count(), "world_hash": s.hash_hex(),
+                    "quantized": report.quantized,
+                })
+            );
+            Ok(())
+        }
+        Command::Call(call) => {
+            let code = voxeld::call::run(&call)?;
+            std::process::exit(code);
         }
         Command::Journal {
             action: JournalAction::Check { path },
@@ -89,16 +114,5 @@ fn main() -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-    }
-}
-
-/// Writes the world as a voxeld snapshot file (`.vxs`).
-fn write_world(world: &systems::VoxelWorld, path: &std::path::Path) -> anyhow::Result<()> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("vxs") => persist::save_snapshot(&world.snapshot(), path),
-        other => bail!(
-            "cannot write {}: only .vxs (voxeld snapshot) is supported, not {other:?}",
-            path.display()
-        ),
     }
 }

@@ -228,6 +228,18 @@ pub fn replay_records(
     after: u64,
     until: Option<u64>,
 ) -> anyhow::Result<u64> {
+    replay_records_with_progress(world, scan, after, until, &mut |_| {})
+}
+
+/// [`replay_records`], calling `progress` with the number of records applied so far after each
+/// group of records (for a progress bar).
+pub fn replay_records_with_progress(
+    world: &mut VoxelWorld,
+    scan: &Scan,
+    after: u64,
+    until: Option<u64>,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<u64> {
     // Every recorded buffer was accepted under the limits of its day; replay must not judge it
     // again by today's (a lowered limit would otherwise make history unreplayable).
     let unlimited = EditLimits {
@@ -239,7 +251,7 @@ pub fn replay_records(
         flood_fill_limit: u64::MAX,
     };
     let limits = std::mem::replace(&mut world.world.resource_mut::<WorldLimits>().0, unlimited);
-    let result = replay_unchecked(world, scan, after, until);
+    let result = replay_unchecked(world, scan, after, until, progress);
     world.world.resource_mut::<WorldLimits>().0 = limits;
     result
 }
@@ -249,6 +261,7 @@ fn replay_unchecked(
     scan: &Scan,
     after: u64,
     until: Option<u64>,
+    progress: &mut dyn FnMut(u64),
 ) -> anyhow::Result<u64> {
     let mut pending: Vec<u64> = Vec::new();
     let mut applied = 0;
@@ -263,6 +276,7 @@ fn replay_unchecked(
         }
         applied += pending.len() as u64;
         pending.clear();
+        progress(applied);
         Ok(())
     };
     for (offset, record) in scan.records() {
