@@ -1,7 +1,7 @@
 //! Goxel's project format (`.gox`), read and written, so that voxeld opens what Goxel saves and
 //! Goxel opens what voxeld saves.
 //!
-//! The layout is written down byte by byte in `GOX-FORMAT.md`. In short: an 8-byte header
+//! The layout is written down byte by byte in `docs/gox-format.md`. In short: an 8-byte header
 //! (`"GOX "`, version 2), then chunks back to back (type, length, data, a CRC field that is
 //! always 0). Every distinct 16³ block is one `BL16` chunk holding a 64×64 RGBA PNG whose pixels
 //! are the block's voxels in x-fastest order, which is exactly voxeld's chunk layout: a block on
