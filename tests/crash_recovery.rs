@@ -694,24 +694,39 @@ fn a_loaded_project_survives_kill_9_and_replays_to_the_same_hash() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "EverySec", 0, false);
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
-    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/samples/goxel-sample.gox");
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/samples/goxel-sample.gox"
+    );
     std::fs::copy(sample, dir.path().join("data/sample.gox")).unwrap();
-    std::fs::write(dir.path().join("data/bad.gox"), b"GOX \x02\x00\x00\x00LAYR\xff\xff").unwrap();
+    std::fs::write(
+        dir.path().join("data/bad.gox"),
+        b"GOX \x02\x00\x00\x00LAYR\xff\xff",
+    )
+    .unwrap();
 
     let server = Server::start(dir.path(), &config);
     let mut c = server.client();
     c.result("goxel.add_voxel", json!([50, 50, 50, 1, 2, 3, 255]));
     let before_load = c.status();
     let r = c.result("goxel.load_project", json!(["sample.gox"]));
-    assert_eq!((r["voxel_count"].clone(), r["format"].clone()), (json!(137), json!("gox")));
+    assert_eq!(
+        (r["voxel_count"].clone(), r["format"].clone()),
+        (json!(137), json!("gox"))
+    );
     assert_eq!(c.voxel((5, 5, 1)), Some([250, 250, 0, 128]));
     assert_eq!(c.voxel((50, 50, 50)), None, "the load replaced the world");
     c.result("goxel.add_voxel", json!([9, 9, 9, 4, 5, 6, 255]));
     let after = c.status();
     // A malformed file is an error naming the file, and nothing changes.
-    let e = c.try_call("goxel.load_project", json!({"path": "bad.gox"})).unwrap();
+    let e = c
+        .try_call("goxel.load_project", json!({"path": "bad.gox"}))
+        .unwrap();
     assert_eq!(e["error"]["code"], -1002, "{e}");
-    assert!(e["error"]["message"].as_str().unwrap().contains("bad.gox"), "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("bad.gox"),
+        "{e}"
+    );
     assert_eq!(c.status().0, after.0);
     // Two undos take back the edit, then the load; two redos bring both back.
     c.result("goxel.undo", json!({}));
@@ -726,7 +741,11 @@ fn a_loaded_project_survives_kill_9_and_replays_to_the_same_hash() {
 
     let server = Server::start(dir.path(), &config);
     let mut c = server.client();
-    assert_eq!(c.status(), after, "the load and the edit after it survive kill -9");
+    assert_eq!(
+        c.status(),
+        after,
+        "the load and the edit after it survive kill -9"
+    );
     assert_eq!(c.voxel((9, 9, 9)), Some([4, 5, 6, 255]));
     let out = Command::new(BIN)
         .arg("replay")

@@ -11,15 +11,12 @@ fn doc() -> String {
 #[test]
 fn every_method_has_its_section() {
     let doc = doc();
-    let headings: Vec<&str> = doc
-        .lines()
-        .filter_map(|l| l.strip_prefix("## "))
-        .collect();
+    let headings: Vec<&str> = doc.lines().filter_map(|l| l.strip_prefix("## ")).collect();
     for m in METHODS {
         assert!(
-            headings
-                .iter()
-                .any(|h| h.split(" / ").any(|part| part.split(' ').next() == Some(m.name))),
+            headings.iter().any(|h| h
+                .split(" / ")
+                .any(|part| part.split(' ').next() == Some(m.name))),
             "docs/methods.md has no section for {}",
             m.name
         );
