@@ -95,7 +95,9 @@ pub fn run(file: &Path, config: &Config, out: &mut dyn Write) -> anyhow::Result<
         files: crate::files::FileAccess::new(config),
     };
     let mut reply = Vec::new();
+    let bar = crate::worldfile::progress(text.split(|&b| b == b'\n').count() as u64, "requests");
     for line in text.split(|&b| b == b'\n') {
+        bar.inc(1);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -104,6 +106,7 @@ pub fn run(file: &Path, config: &Config, out: &mut dyn Write) -> anyhow::Result<
         handle_line(line, &mut runner, &mut reply);
         out.write_all(&reply)?;
     }
+    bar.finish_and_clear();
     let snapshot = runner.world.snapshot();
     let summary = serde_json::json!({
         "world_hash": snapshot.hash_hex(), "seq": snapshot.seq, "voxel_count": snapshot.voxel_count(),
