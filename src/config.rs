@@ -38,6 +38,33 @@ pub struct Config {
     pub simulation: SimulationConfig,
     /// Which files clients may load, save and export.
     pub files: FilesConfig,
+    /// Renders `goxel.render_scene` keeps in file-path mode.
+    pub renders: RendersConfig,
+}
+
+/// The managed renders directory and its bounds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RendersConfig {
+    /// Directory of managed renders, relative to `data_dir` unless absolute.
+    pub dir: PathBuf,
+    /// Renders kept at most; the oldest go first.
+    pub max_count: usize,
+    /// Total bytes of renders kept at most; the oldest go first.
+    pub max_total_bytes: u64,
+    /// Seconds a render is kept.
+    pub ttl_seconds: u64,
+}
+
+impl Default for RendersConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("renders"),
+            max_count: 1000,
+            max_total_bytes: 1 << 30,
+            ttl_seconds: 3600,
+        }
+    }
 }
 
 /// File access for load, save, export and render.
@@ -241,6 +268,7 @@ impl Default for Config {
             tick_rate_hz: 20,
             simulation: SimulationConfig::default(),
             files: FilesConfig::default(),
+            renders: RendersConfig::default(),
         }
     }
 }
