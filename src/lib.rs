@@ -12,6 +12,7 @@ pub mod formats;
 pub mod journal;
 pub mod methods;
 pub mod persist;
+pub mod render;
 pub mod rpc;
 pub mod script_host;
 pub mod scripting;
