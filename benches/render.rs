@@ -105,7 +105,9 @@ fn renders(c: &mut Criterion) {
         b.iter(|| black_box(render(&terrain, &req).unwrap()))
     });
     let image = render(&terrain, &RenderRequest::new(512, 512)).unwrap();
-    g.bench_function("encode_png_512", |b| b.iter(|| black_box(encode_png(&image))));
+    g.bench_function("encode_png_512", |b| {
+        b.iter(|| black_box(encode_png(&image)))
+    });
     g.finish();
 }
 

@@ -113,10 +113,12 @@ impl View {
         let corners = bounds.map(box_corners);
         let extent = |axis: DVec3| -> (f64, f64) {
             match &corners {
-                Some(cs) => cs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
-                    let d = c.dot(axis);
-                    (lo.min(d), hi.max(d))
-                }),
+                Some(cs) => cs
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
+                        let d = c.dot(axis);
+                        (lo.min(d), hi.max(d))
+                    }),
                 None => (0.0, 1.0),
             }
         };
@@ -186,7 +188,11 @@ impl View {
     #[inline]
     pub(crate) fn to_camera(&self, p: [f64; 3]) -> [f64; 3] {
         let row = |m: &[f64; 4]| m[0] * p[0] + m[1] * p[1] + m[2] * p[2] + m[3];
-        [row(&self.frame[0]), row(&self.frame[1]), row(&self.frame[2])]
+        [
+            row(&self.frame[0]),
+            row(&self.frame[1]),
+            row(&self.frame[2]),
+        ]
     }
 
     /// Sample coordinates of a camera-space point (in front of the near plane, if perspective).

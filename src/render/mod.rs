@@ -256,6 +256,15 @@ pub fn render(world: &WorldSnapshot, req: &RenderRequest) -> Result<Image, Rende
     if req.height == 0 || req.height > MAX_SIZE {
         return Err(RenderError::Height(req.height));
     }
+    render_in_bands(world, req, None)
+}
+
+/// [`render`], with bands of `band_samples` samples instead of the default when given.
+fn render_in_bands(
+    world: &WorldSnapshot,
+    req: &RenderRequest,
+    band_samples: Option<usize>,
+) -> Result<Image, RenderError> {
     let volume = volume::Volume::new(world);
     let supersample = if req.antialias { 2 } else { 1 };
     let view = camera::View::new(
@@ -264,10 +273,14 @@ pub fn render(world: &WorldSnapshot, req: &RenderRequest) -> Result<Image, Rende
         req.width as usize * supersample,
         req.height as usize * supersample,
     )?;
+    let pixels = match band_samples {
+        Some(n) => shade::draw_in_bands(&volume, &view, req, supersample, n),
+        None => shade::draw(&volume, &view, req, supersample),
+    };
     Ok(Image {
         width: req.width,
         height: req.height,
-        pixels: shade::draw(&volume, &view, req, supersample),
+        pixels,
     })
 }
 
@@ -292,4 +305,70 @@ pub fn encode_png(image: &Image) -> Vec<u8> {
 /// [`render`] then [`encode_png`].
 pub fn render_png(world: &WorldSnapshot, req: &RenderRequest) -> Result<Vec<u8>, RenderError> {
     render(world, req).map(|image| encode_png(&image))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glam::IVec3;
+    use systems::{Color, CommandBuffer, Edit, Source, VoxelBox, VoxelWorld, WorldSettings};
+
+    fn model() -> std::sync::Arc<WorldSnapshot> {
+        let mut w = VoxelWorld::new(WorldSettings::default());
+        let fill = |min: [i32; 3], max: [i32; 3], c| Edit::FillBox {
+            region: VoxelBox::from_corners(IVec3::from_array(min), IVec3::from_array(max)),
+            color: c,
+        };
+        w.apply(CommandBuffer {
+            edits: vec![
+                fill([-20, -20, 0], [19, 19, 0], Color::rgb(40, 180, 60)),
+                fill([-3, -5, 1], [6, 2, 12], Color::rgb(220, 30, 30)),
+                fill([8, 8, 1], [9, 9, 20], Color::rgb(30, 60, 230)),
+            ],
+            ..CommandBuffer::new(Source::Rpc)
+        })
+        .result
+        .unwrap();
+        w.snapshot()
+    }
+
+    #[test]
+    fn bands_of_any_height_give_the_same_pixels() {
+        let world = model();
+        for antialias in [false, true] {
+            for camera in [
+                Camera::Preset(Preset::Isometric),
+                Camera::Explicit {
+                    position: DVec3::new(30.0, -40.0, 25.0),
+                    target: DVec3::new(0.0, 0.0, 5.0),
+                    up: DVec3::Z,
+                    projection: Projection::Perspective {
+                        fov_y_degrees: 50.0,
+                    },
+                },
+            ] {
+                let req = RenderRequest {
+                    camera,
+                    antialias,
+                    ..RenderRequest::new(97, 83)
+                };
+                let whole = render(&world, &req).unwrap();
+                for band in [1, 7 * 97, 64 * 194] {
+                    let banded = render_in_bands(&world, &req, Some(band)).unwrap();
+                    assert!(whole == banded, "band of {band} samples, aa {antialias}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn preset_names_ignore_case() {
+        for p in Preset::ALL {
+            assert_eq!(Preset::from_name(p.name()), Some(p));
+            assert_eq!(Preset::from_name(&p.name().to_uppercase()), Some(p));
+        }
+        assert_eq!(Preset::from_name("Isometric"), Some(Preset::Isometric));
+        assert_eq!(Preset::from_name("diagonal"), None);
+        assert_eq!(Preset::from_name(""), None);
+    }
 }

@@ -128,11 +128,7 @@ fn draw_face(view: &View, face: Face, id: u32, band: &mut Band) {
             }
             if pin != qin {
                 let s = (NEAR - p[2]) / (q[2] - p[2]);
-                push([
-                    p[0] + (q[0] - p[0]) * s,
-                    p[1] + (q[1] - p[1]) * s,
-                    NEAR,
-                ]);
+                push([p[0] + (q[0] - p[0]) * s, p[1] + (q[1] - p[1]) * s, NEAR]);
             }
         }
     } else {

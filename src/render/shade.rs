@@ -20,12 +20,28 @@ const AO: [f64; 4] = [0.56, 0.70, 0.85, 1.0];
 const OUTLINE: f64 = 0.55;
 
 /// Renders the picture of `volume` through `view` (at `supersample`× the request's size).
-pub(crate) fn draw(volume: &Volume, view: &View, req: &RenderRequest, supersample: usize) -> Vec<u8> {
+pub(crate) fn draw(
+    volume: &Volume,
+    view: &View,
+    req: &RenderRequest,
+    supersample: usize,
+) -> Vec<u8> {
+    draw_in_bands(volume, view, req, supersample, BAND_SAMPLES)
+}
+
+/// [`draw`] with bands of about `band_samples` samples (tests use small bands).
+pub(crate) fn draw_in_bands(
+    volume: &Volume,
+    view: &View,
+    req: &RenderRequest,
+    supersample: usize,
+    band_samples: usize,
+) -> Vec<u8> {
     let (w, h) = (req.width as usize, req.height as usize);
     let mut out = vec![0u8; w * h * 4];
     let faces = faces::find(volume, view);
     let (sw, sh) = (view.width, view.height);
-    let band_rows = (BAND_SAMPLES / sw / supersample).max(1) * supersample;
+    let band_rows = (band_samples / sw / supersample).max(1) * supersample;
     let mut band = Band::new(sw);
     let mut samples = vec![0u8; sw * band_rows.min(sh) * 4];
     let mut r0 = 0;
@@ -81,8 +97,8 @@ impl Shader<'_> {
             if self.outline && self.is_edge(face, base + i, i, j) {
                 k *= OUTLINE;
             }
-            for c in 0..3 {
-                px[c] = (face.color[c] as f64 * k + 0.5).floor().min(255.0) as u8;
+            for (out, &c) in px.iter_mut().zip(&face.color[..3]) {
+                *out = (c as f64 * k + 0.5).floor().min(255.0) as u8;
             }
             px[3] = 255;
         }
