@@ -14,6 +14,7 @@ pub mod formats;
 pub mod journal;
 pub mod methods;
 pub mod persist;
+pub mod render;
 pub mod renders;
 pub mod rpc;
 pub mod script_host;
