@@ -51,6 +51,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Send one JSON-RPC request to a running server and print the result (exit 1 on an error).
     Call(CallArgs),
+    /// Render a world to a PNG: IN is a .vxs, .gox or .vox file, a journal or a data directory.
+    Render(RenderArgs),
     /// Inspect or fix a journal file.
     Journal {
         /// The journal operation.
@@ -138,6 +140,75 @@ pub struct ConvertArgs {
     /// Format of OUT when its extension does not say (vxs, gox, vox, obj, ply).
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<String>,
+}
+
+/// Options of `voxeld render`.
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// The world to draw: a file, a journal or a data directory.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// The PNG to write.
+    #[arg(value_name = "OUT.png")]
+    pub output: PathBuf,
+    /// The view: front, back, left, right, top, bottom or isometric.
+    #[arg(long, value_name = "PRESET", default_value = "isometric")]
+    pub camera: String,
+    /// Image size, WIDTHxHEIGHT (each 1..=8192).
+    #[arg(long, value_name = "WxH", default_value = "512x512")]
+    pub size: String,
+    /// Background as r,g,b or r,g,b,a (alpha 0: transparent).
+    #[arg(long, value_name = "RGBA", default_value = "240,240,240,255")]
+    pub background: String,
+    /// No outline on silhouettes and creases.
+    #[arg(long)]
+    pub no_outline: bool,
+    /// Format of IN when its extension does not say (vxs, gox, vox).
+    #[arg(long, value_name = "FORMAT")]
+    pub from: Option<String>,
+}
+
+impl RenderArgs {
+    /// The render request these options describe.
+    pub fn request(&self) -> Result<crate::render::RenderRequest, String> {
+        use crate::render::{Camera, Preset, RenderRequest};
+        let (w, h) = self
+            .size
+            .split_once(['x', 'X'])
+            .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+            .ok_or_else(|| format!("--size {}: expected WIDTHxHEIGHT, e.g. 512x512", self.size))?;
+        let mut request = RenderRequest::new(w, h);
+        let preset = Preset::from_name(&self.camera).ok_or_else(|| {
+            format!(
+                "--camera {}: expected front, back, left, right, top, bottom or isometric",
+                self.camera
+            )
+        })?;
+        request.camera = Camera::Preset(preset);
+        let channels: Vec<u8> = self
+            .background
+            .split(',')
+            .map(|c| c.trim().parse::<u8>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                format!(
+                    "--background {}: expected r,g,b or r,g,b,a in 0..255",
+                    self.background
+                )
+            })?;
+        request.background = match channels[..] {
+            [r, g, b] => [r, g, b, 255],
+            [r, g, b, a] => [r, g, b, a],
+            _ => {
+                return Err(format!(
+                    "--background {}: expected 3 or 4 channels",
+                    self.background
+                ));
+            }
+        };
+        request.outline = !self.no_outline;
+        Ok(request)
+    }
 }
 
 /// Options of `voxeld call`.

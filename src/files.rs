@@ -21,6 +21,8 @@ pub struct FileAccess {
     pub roots: Vec<PathBuf>,
     /// Largest file a load reads.
     pub max_file_bytes: u64,
+    /// The managed renders (`render_scene` in file-path mode), under the data directory.
+    pub renders: crate::renders::RenderStore,
 }
 
 impl Default for FileAccess {
@@ -50,6 +52,7 @@ impl FileAccess {
         };
         FileAccess {
             roots: roots.iter().map(|r| canonical_or_clean(r)).collect(),
+            renders: crate::renders::RenderStore::new(&data_dir, &config.renders),
             data_dir,
             max_file_bytes: config.files.max_file_bytes,
         }

@@ -85,6 +85,31 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Render(args) => {
+            let request = args.request().map_err(|e| anyhow::anyhow!(e))?;
+            let format = args
+                .from
+                .as_deref()
+                .map(|n| {
+                    Format::from_name(n).ok_or_else(|| {
+                        anyhow::anyhow!("unknown format '{n}', expected one of {}", Format::names())
+                    })
+                })
+                .transpose()?;
+            let config = voxeld::config::Config::default();
+            let world = worldfile::read_world(&WorldSource::of(&args.input, format)?, &config)?;
+            let png = voxeld::render::render_png(&world.snapshot(), &request)?;
+            voxeld::files::write_atomic(&args.output, &png)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "output": args.output.display().to_string(), "width": request.width,
+                    "height": request.height, "bytes": png.len(),
+                    "voxel_count": world.snapshot().voxel_count(),
+                })
+            );
+            Ok(())
+        }
         Command::Call(call) => {
             let code = voxeld::call::run(&call)?;
             std::process::exit(code);

@@ -9,6 +9,7 @@ mod analysis;
 mod housekeeping;
 mod layers;
 pub mod project;
+pub mod renders;
 pub mod scripts;
 mod table;
 mod voxels;
@@ -84,6 +85,8 @@ pub enum Reply {
 pub enum Job {
     /// Write a file: save or export.
     Write(project::WriteJob),
+    /// Draw a picture.
+    Render(renders::RenderJob),
 }
 
 impl Job {
@@ -91,6 +94,7 @@ impl Job {
     pub fn run(self) -> Result<Value, RpcError> {
         match self {
             Job::Write(job) => job.run(),
+            Job::Render(job) => job.run(),
         }
     }
 }

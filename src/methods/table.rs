@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
-use super::{Ctx, Reply, analysis, housekeeping, layers, project, voxels};
+use super::{Ctx, Reply, analysis, housekeeping, layers, project, renders, voxels};
 use crate::rpc::{Params, RpcError};
 
 /// A method's handler.
@@ -157,6 +157,26 @@ pub const METHODS: &[Method] = &[
         "goxel.get_unique_colors",
         "List the distinct colours",
         analysis::get_unique_colors,
+    ),
+    m(
+        "goxel.render_scene",
+        "Render the scene to a PNG (presets, explicit camera, file, managed or base64)",
+        renders::render_scene,
+    ),
+    m(
+        "goxel.get_render_info",
+        "Describe a managed render",
+        renders::get_render_info,
+    ),
+    m(
+        "goxel.cleanup_render",
+        "Delete a managed render",
+        renders::cleanup_render,
+    ),
+    m(
+        "goxel.list_renders",
+        "List the managed renders",
+        renders::list_renders,
     ),
     m(
         "goxel.set_active_layer",
