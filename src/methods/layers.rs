@@ -87,8 +87,9 @@ pub fn list_layers(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, Rpc
 }
 
 /// `goxel.create_layer`: `name` (`[0]`, default "New Layer"), colour `r, g, b` (`[1..3]`;
-/// echoed, all ≤ 0 means white; outside 0..255 is `-32602`), `visible` (`[4]`, default true),
-/// and voxeld's `activate` (default true: the new layer becomes the active one, as in Goxel).
+/// echoed; all ≤ 0 means white, else any value outside 0..255 is `-32602`), `visible` (`[4]`,
+/// default true), and voxeld's `activate` (default true: the new layer becomes the active one,
+/// as in Goxel).
 pub fn create_layer(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let name = params
         .string("name", 0)?
@@ -96,17 +97,19 @@ pub fn create_layer(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, Rpc
         .unwrap_or_else(|| "New Layer".into());
     let mut color = [0i64; 3];
     for (i, channel) in ["r", "g", "b"].into_iter().enumerate() {
-        let v = params.integer::<i64>(channel, 1 + i)?.unwrap_or(0);
-        if v > 255 {
+        color[i] = params.integer::<i64>(channel, 1 + i)?.unwrap_or(0);
+    }
+    // As in the daemon: all ≤ 0 (or absent) is white; otherwise each must be in 0..255.
+    if color.iter().all(|&c| c <= 0) {
+        color = [255; 3];
+    }
+    for (v, channel) in color.iter().zip(["r", "g", "b"]) {
+        if !(0..=255).contains(v) {
             return Err(RpcError::invalid_params(
                 channel,
                 format!("{v} is outside 0..255"),
             ));
         }
-        color[i] = v.max(0);
-    }
-    if color.iter().all(|&c| c == 0) {
-        color = [255; 3];
     }
     let visible: bool = params.or("visible", 4, true)?;
     let activate: bool = params.or("activate", usize::MAX, true)?;
