@@ -76,7 +76,9 @@ impl WriteJob {
     }
 }
 
-/// The format of `path`: the `format` parameter, else the extension, else the file's magic.
+/// The format of `path`: the `format` parameter, else the file's magic (when reading: the
+/// daemon's `save_project` writes `.gox` whatever the extension, and its `load_project` reads
+/// `.gox` whatever the extension, so `x.vox` may hold a `.gox`), else the extension.
 fn format_of(
     params: &Params<'_>,
     position: usize,
@@ -95,10 +97,10 @@ fn format_of(
             )
         });
     }
-    if let Some(f) = Format::from_path(Path::new(path)) {
+    if let Some(f) = sniff.and_then(sniff_format) {
         return Ok(f);
     }
-    if let Some(f) = sniff.and_then(sniff_format) {
+    if let Some(f) = Format::from_path(Path::new(path)) {
         return Ok(f);
     }
     Err(RpcError::method(
@@ -129,8 +131,8 @@ fn required_path(params: &Params<'_>) -> Result<String, RpcError> {
         .ok_or_else(|| RpcError::invalid_params("path", "required: the file to use"))
 }
 
-/// `goxel.load_project`: `path` (`[0]`), optional `format` (`[1]`; else the extension or the
-/// file's magic). The file's layers replace the world as one change: journaled, undoable, and
+/// `goxel.load_project`: `path` (`[0]`), optional `format` (`[1]`; else the file's magic or the
+/// extension). The file's layers replace the world as one change: journaled, undoable, and
 /// all or nothing (a file that fails to read leaves the world untouched).
 pub fn load_project(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let path = required_path(params)?;
