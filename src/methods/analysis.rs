@@ -81,19 +81,24 @@ fn page(params: &Params<'_>) -> Result<(u64, u64), RpcError> {
     Ok((offset, limit))
 }
 
-/// The optional `region: {min, max}` (inclusive corners). As in the daemon, a malformed region
-/// (not an object, a corner missing or not `[x,y,z]`) is ignored: the whole layer is read.
-fn region(params: &Params<'_>) -> Option<VoxelBox> {
-    let inner = Params::parse(params.named("region")?)
-        .ok()
-        .filter(Params::is_by_name)?;
-    let corner = |name: &str| {
-        inner
-            .named(name)
-            .and_then(|raw| parse_position(raw, name).ok())
-            .map(IVec3::from_array)
+/// The optional `region: {min, max}` (inclusive corners).
+fn region(params: &Params<'_>) -> Result<Option<VoxelBox>, RpcError> {
+    let Some(raw) = params.named("region").filter(|r| r.get() != "null") else {
+        return Ok(None);
     };
-    Some(VoxelBox::from_corners(corner("min")?, corner("max")?))
+    let inner = Params::parse(raw)
+        .ok()
+        .filter(Params::is_by_name)
+        .ok_or_else(|| {
+            RpcError::invalid_params("region", "expected {min: [x,y,z], max: [x,y,z]}")
+        })?;
+    let corner = |name: &str| -> Result<IVec3, RpcError> {
+        let raw = inner
+            .named(name)
+            .ok_or_else(|| RpcError::invalid_params(&format!("region.{name}"), "missing"))?;
+        parse_position(raw, &format!("region.{name}")).map(IVec3::from_array)
+    };
+    Ok(Some(VoxelBox::from_corners(corner("min")?, corner("max")?)))
 }
 
 /// `color_filter`, as the daemon reads it: alpha 0 is no filter; alpha 255 (the default with
@@ -279,7 +284,7 @@ pub fn get_color_histogram(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Rep
         .integer::<i64>("top_n", Params::NAMED_ONLY)?
         .unwrap_or(0);
     let by_count = flag(params, "sort_by_count", true)?;
-    let region = region(params);
+    let region = region(params)?;
     let mut entries: Vec<(Color, u64)> =
         counts(&sel.layers(&snapshot), region.as_ref(), binned(bin_size))
             .into_iter()
@@ -323,10 +328,13 @@ pub fn get_unique_colors(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply
         .unwrap_or(10);
     let by_count = flag(params, "sort_by_count", false)?;
     let bin = if merge { threshold } else { 0 };
-    let mut entries: Vec<(Color, u64)> =
-        counts(&sel.layers(&snapshot), region(params).as_ref(), binned(bin))
-            .into_iter()
-            .collect();
+    let mut entries: Vec<(Color, u64)> = counts(
+        &sel.layers(&snapshot),
+        region(params)?.as_ref(),
+        binned(bin),
+    )
+    .into_iter()
+    .collect();
     if by_count {
         entries.sort_by_key(|(c, n)| (std::cmp::Reverse(*n), *c));
     }
@@ -375,7 +383,7 @@ pub fn find_voxels_by_color(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Re
         (max as u64).min(MAX_LIMIT)
     };
     let include = flag(params, "include_locations", true)?;
-    let region = region(params).unwrap_or_else(everything);
+    let region = region(params)?.unwrap_or_else(everything);
     let matches = |c: Color| (0..4).all(|i| c.0[i].abs_diff(target.0[i]) <= tolerance[i]);
     let mut found = 0u64;
     let mut locations = Vec::new();
