@@ -61,6 +61,25 @@ struct Store {
     entries: BTreeMap<PathBuf, RenderEntry>,
     /// Distinguishes renders written in the same second.
     counter: u64,
+    /// Renders registered since start.
+    total_renders: u64,
+    /// Renders deleted by the bounds or the TTL (not by `cleanup_render`).
+    files_cleaned: u64,
+}
+
+/// What `goxel.get_render_stats` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderStats {
+    /// Live renders.
+    pub active_renders: usize,
+    /// Their bytes.
+    pub current_cache_size: u64,
+    /// The byte bound.
+    pub max_cache_size: u64,
+    /// Renders registered since start.
+    pub total_renders: u64,
+    /// Renders the bounds or the TTL removed.
+    pub files_cleaned: u64,
 }
 
 /// Unix seconds now.
@@ -78,6 +97,8 @@ impl RenderStore {
             config: config.clone(),
             entries: BTreeMap::new(),
             counter: 0,
+            total_renders: 0,
+            files_cleaned: 0,
         })))
     }
 
@@ -117,8 +138,22 @@ impl RenderStore {
             session_id: format!("auto{now}"),
         };
         s.entries.insert(path.to_path_buf(), entry.clone());
+        s.total_renders += 1;
         s.bound(path);
         entry
+    }
+
+    /// Counts for `goxel.get_render_stats`.
+    pub fn stats(&self) -> RenderStats {
+        let mut s = self.lock();
+        s.sweep(unix_now());
+        RenderStats {
+            active_renders: s.entries.len(),
+            current_cache_size: s.entries.values().map(|e| e.size).sum(),
+            max_cache_size: s.config.max_total_bytes,
+            total_renders: s.total_renders,
+            files_cleaned: s.files_cleaned,
+        }
     }
 
     /// The render at `path`, if registered and not expired.
@@ -163,6 +198,7 @@ impl Store {
             .collect();
         for path in expired {
             self.entries.remove(&path);
+            self.files_cleaned += 1;
             let _ = std::fs::remove_file(&path);
         }
     }
@@ -171,8 +207,7 @@ impl Store {
     fn bound(&mut self, keep: &Path) {
         loop {
             let total: u64 = self.entries.values().map(|e| e.size).sum();
-            if self.entries.len() <= self.config.max_count && total <= self.config.max_total_bytes
-            {
+            if self.entries.len() <= self.config.max_count && total <= self.config.max_total_bytes {
                 return;
             }
             let Some(oldest) = self
@@ -185,6 +220,7 @@ impl Store {
                 return;
             };
             self.entries.remove(&oldest);
+            self.files_cleaned += 1;
             let _ = std::fs::remove_file(&oldest);
         }
     }
@@ -220,12 +256,18 @@ mod tests {
         let s = store(dir.path(), 10, 1 << 20, 3600);
         let a = write(&s, b"png bytes");
         let name = a.file_name().unwrap().to_str().unwrap().to_string();
-        assert!(name.starts_with("render_") && name.ends_with(".png"), "{name}");
+        assert!(
+            name.starts_with("render_") && name.ends_with(".png"),
+            "{name}"
+        );
         let info = s.info(&a).unwrap();
         assert_eq!(info.size, 9);
         assert_eq!(info.expires_at, info.created_at + 3600);
         assert!(info.checksum.starts_with("sha256:") && info.checksum.len() == 7 + 64);
-        assert_eq!(info.to_json()["dimensions"], json!({"width": 4, "height": 2}));
+        assert_eq!(
+            info.to_json()["dimensions"],
+            json!({"width": 4, "height": 2})
+        );
         let b = write(&s, b"other");
         assert_ne!(a, b);
         assert_eq!(s.list().len(), 2);
@@ -244,6 +286,16 @@ mod tests {
         assert_eq!(live.len(), 2);
         assert!(live.contains(&paths[2]), "the newest stays");
         assert_eq!(paths.iter().filter(|p| p.exists()).count(), 2);
+        let stats = s.stats();
+        assert_eq!(
+            (
+                stats.active_renders,
+                stats.total_renders,
+                stats.files_cleaned
+            ),
+            (2, 3, 1)
+        );
+        assert_eq!(stats.current_cache_size, 20);
         let s = store(dir.path(), 100, 25, 3600);
         let big: Vec<PathBuf> = (0..3).map(|i| write(&s, &[i; 10])).collect();
         assert_eq!(s.list().len(), 2, "30 bytes do not fit in 25");

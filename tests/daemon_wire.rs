@@ -1504,11 +1504,10 @@ const COLOURS: &[Step] = &[
         r##"<< {"jsonrpc":"2.0","id":7,"result":{"histogram":[{"color":"#FF0000FF","rgba":[255,0,0,255],"count":2,"percentage":100.0}],
               "total_voxels":4,"unique_colors":1,"metadata":{"binned":false,"layer_id":1}}}"##,
     ),
-    // A malformed region is ignored: the whole layer is read.
+    // A malformed region is a clear error (the daemon ignores it and reads the whole layer).
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.get_color_histogram","params":{"region":{"min":[0,0]},"top_n":1},"id":8}"#,
-        r##"<< {"jsonrpc":"2.0","id":8,"result":{"histogram":[{"color":"#FF0000FF","rgba":[255,0,0,255],"count":2,"percentage":100.0}],
-              "total_voxels":4,"unique_colors":1,"metadata":{"binned":false,"layer_id":-1}}}"##,
+        r##"<< {"jsonrpc":"2.0","id":8,"error":{"code":-32602,"message":"invalid params: field 'region.min': expected [x,y,z] or {x,y,z}"}}"##,
     ),
     // -2 is all layers (documented for the three colour methods); an unknown layer is -32603.
     (
@@ -1561,6 +1560,10 @@ const COLOURS: &[Step] = &[
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.find_voxels_by_color","params":{"color":[255,0,0],"region":"everywhere","max_results":0},"id":18}"#,
+        r##"<< {"jsonrpc":"2.0","id":18,"error":{"code":-32602,"message":"invalid params: field 'region': expected {min: [x,y,z], max: [x,y,z]}"}}"##,
+    ),
+    (
+        r#">> {"jsonrpc":"2.0","method":"goxel.find_voxels_by_color","params":{"color":[255,0,0],"max_results":0},"id":18}"#,
         r##"<< {"jsonrpc":"2.0","id":18,"result":{"target_color":"#FF0000FF","match_count":2,"truncated":false,
               "locations":[{"x":0,"y":0,"z":0,"layer_id":1,"layer":"Layer 1"},{"x":1,"y":0,"z":0,"layer_id":1,"layer":"Layer 1"}],
               "metadata":{"tolerance":[0,0,0,0]}}}"##,
@@ -1625,6 +1628,10 @@ const COLOURS: &[Step] = &[
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.get_unique_colors","params":{"region":{"max":[0,0,0]}},"id":29}"#,
+        r##"<< {"jsonrpc":"2.0","id":29,"error":{"code":-32602,"message":"invalid params: field 'region.min': missing"}}"##,
+    ),
+    (
+        r#">> {"jsonrpc":"2.0","method":"goxel.get_unique_colors","params":{"region":null},"id":29}"#,
         r##"<< {"jsonrpc":"2.0","id":29,"result":{"colors":[
               {"hex":"#0000FF80","rgba":[0,0,255,128],"count":1},
               {"hex":"#00FF00FF","rgba":[0,255,0,255],"count":1},

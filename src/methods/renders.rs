@@ -270,3 +270,25 @@ pub fn list_renders(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, Rp
         "success": true, "count": renders.len(), "renders": renders, "total_size": total,
     })))
 }
+
+/// `goxel.get_render_stats` (documented by the daemon, not registered by its code) →
+/// `{success, stats: {active_renders, current_cache_size, max_cache_size, cache_usage_percent,
+/// total_renders, files_cleaned, cleanup_thread_active}}`.
+pub fn get_render_stats(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, RpcError> {
+    let s = ctx.files.renders.stats();
+    let usage = if s.max_cache_size == 0 {
+        0.0
+    } else {
+        s.current_cache_size as f64 / s.max_cache_size as f64
+    };
+    Ok(Reply::Value(json!({
+        "success": true,
+        "stats": {
+            "active_renders": s.active_renders, "current_cache_size": s.current_cache_size,
+            "max_cache_size": s.max_cache_size, "cache_usage_percent": usage,
+            "total_renders": s.total_renders, "files_cleaned": s.files_cleaned,
+            // Expired renders are swept whenever the store is used, not by a thread.
+            "cleanup_thread_active": false,
+        },
+    })))
+}

@@ -179,6 +179,16 @@ pub const METHODS: &[Method] = &[
         renders::list_renders,
     ),
     m(
+        "goxel.get_render_stats",
+        "Counts of the managed renders (documented by the daemon)",
+        renders::get_render_stats,
+    ),
+    m(
+        "goxel.get_version",
+        "Get the daemon version (documented by the daemon)",
+        |_, _| housekeeping::version(),
+    ),
+    m(
         "goxel.set_active_layer",
         "Make a layer the active one (voxeld)",
         layers::set_active_layer,
