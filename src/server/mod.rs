@@ -600,15 +600,7 @@ impl Server {
                 };
                 match pool.submit(job) {
                     Ok(()) => {
-                        let id = request.id.map(|id| id.to_owned());
-                        self.pending.insert(
-                            ticket,
-                            PendingReply {
-                                connection,
-                                id,
-                                batch,
-                            },
-                        );
+                        self.defer(ticket, connection, request, batch);
                         None
                     }
                     Err(e) => Some(Err(scripts::submit_error(e))),
@@ -638,19 +630,30 @@ impl Server {
                     return Some(Err(RpcError::internal(format!("cannot start a job: {e}"))));
                 }
                 self.jobs_running += 1;
-                let id = request.id.map(|id| id.to_owned());
-                self.pending.insert(
-                    ticket,
-                    PendingReply {
-                        connection,
-                        id,
-                        batch,
-                    },
-                );
+                self.defer(ticket, connection, request, batch);
                 None
             }
             other => Some(other),
         }
+    }
+
+    /// Remembers where the reply of the work started under `ticket` goes.
+    fn defer(
+        &mut self,
+        ticket: u64,
+        connection: usize,
+        request: &Request<'_>,
+        batch: Option<(u64, usize)>,
+    ) {
+        let id = request.id.map(|id| id.to_owned());
+        self.pending.insert(
+            ticket,
+            PendingReply {
+                connection,
+                id,
+                batch,
+            },
+        );
     }
 
     /// Commits a finished script and sends its reply to whoever is still there to read it.
