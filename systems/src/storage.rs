@@ -437,6 +437,25 @@ impl ChunkData {
         }
     }
 
+    /// Whether some voxel's colour (the empty colour included) satisfies `f`. Looks at the
+    /// palette only, when there is one.
+    pub fn any_color(&self, mut f: impl FnMut(Color) -> bool) -> bool {
+        match &self.storage {
+            Storage::Uniform(c) => f(*c),
+            Storage::Palette(p) => p.colors.iter().zip(&p.counts).any(|(&c, &n)| n > 0 && f(c)),
+            Storage::Direct(d) => {
+                let mut last = None;
+                d.iter().any(|&c| {
+                    if last == Some(c) {
+                        return false;
+                    }
+                    last = Some(c);
+                    f(c)
+                })
+            }
+        }
+    }
+
     /// Non-empty voxel counts per colour (pairs in unspecified order).
     pub fn color_counts(&self, mut f: impl FnMut(Color, u32)) {
         match &self.storage {
