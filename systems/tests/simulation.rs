@@ -17,7 +17,11 @@ const MOSS: Color = Color::rgb(30, 120, 30);
 
 fn world(rules: Vec<Rule>) -> VoxelWorld {
     let mut w = VoxelWorld::new(WorldSettings::default());
-    w.set_rules(RuleSet { seed: 7, rules });
+    w.set_rules(RuleSet {
+        seed: 7,
+        rules,
+        ..RuleSet::default()
+    });
     w
 }
 
@@ -570,6 +574,7 @@ fn new_rules_visit_every_chunk_once() {
     w.set_rules(RuleSet {
         seed: 1,
         rules: vec![sand(false)],
+        ..RuleSet::default()
     });
     let r = w.step(1);
     assert_eq!(r.active_chunks, 4);

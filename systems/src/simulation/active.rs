@@ -20,7 +20,7 @@ use super::grid::Grid;
 use super::{
     Active, Rule, RuleKind, RuleSet, Rules, SimChanges, SimulationReport, SimulationSettings,
 };
-use crate::apply::{ChunkVoxels, DirtyChunks, UndoHistory, WorldLimits};
+use crate::apply::{ChunkVoxels, DirtyChunks, UndoHistory};
 use crate::coords::{ChunkPos, VoxelBox};
 use crate::edit::{CommandBuffer, Edit};
 use crate::index::ChunkIndex;
@@ -163,7 +163,7 @@ pub(crate) fn run_rules(
         return;
     }
     let tick = world.resource::<Tick>().0 + 1;
-    let world_bounds = world.resource::<WorldLimits>().0.bounds;
+    let world_bounds = rules.bounds;
     for (salt, rule) in rules.rules.iter().enumerate() {
         if !wants(&rule.kind) {
             continue;

@@ -15,6 +15,7 @@
 //! world.set_rules(RuleSet {
 //!     seed: 1,
 //!     rules: vec![Rule::new(RuleKind::Fall { matches: Matcher::colors([sand]), slide: false })],
+//!     ..RuleSet::default()
 //! });
 //! let mut buffer = CommandBuffer::new(Source::Rpc);
 //! buffer.push(Edit::Set { pos: IVec3::new(0, 0, 3), color: sand });
@@ -81,12 +82,26 @@ use crate::schedule::{RequestedSteps, WorldSystems};
 pub use active::collect_edit_changes;
 
 /// Every rule the simulation runs, and the seed of its randomness.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleSet {
     /// Seeds [`random::roll`].
     pub seed: u64,
+    /// The walls of the world for the rules: nothing moves, grows or is born outside. Part of
+    /// the rule set (and so of its journal record), not read from the edit limits, so a replay
+    /// under other limits runs the same simulation.
+    pub bounds: VoxelBox,
     /// The rules; those of one kind apply in this order.
     pub rules: Vec<Rule>,
+}
+
+impl Default for RuleSet {
+    fn default() -> RuleSet {
+        RuleSet {
+            seed: 0,
+            bounds: crate::edit::EditLimits::default().bounds,
+            rules: Vec::new(),
+        }
+    }
 }
 
 impl RuleSet {
@@ -102,7 +117,7 @@ pub struct Rule {
     /// The layer it acts on; `None`: every layer (each on its own).
     pub layer: Option<LayerId>,
     /// The box it acts in; cells outside are walls to it: never read as matching, never
-    /// written, never entered. `None`: the whole world (the world bounds are walls).
+    /// written, never entered. `None`: the whole world (the rule set's bounds are walls).
     pub region: Option<VoxelBox>,
     /// What it does.
     pub kind: RuleKind,
