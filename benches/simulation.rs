@@ -270,9 +270,29 @@ fn socket_under_load() {
     server.stop().unwrap();
 }
 
+/// Whether the command line's filter (criterion's: a substring of the benchmark id) selects
+/// `id`; with no filter, everything runs. `cargo test --benches` runs nothing here.
+fn selected(id: &str) -> bool {
+    let mut args = std::env::args().skip(1);
+    let mut filters = Vec::new();
+    let mut bench = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--bench" => bench = true,
+            "--warm-up-time" | "--measurement-time" | "--sample-size" | "--save-baseline"
+            | "--baseline" | "--output-format" => {
+                args.next();
+            }
+            flag if flag.starts_with("--") => {}
+            filter => filters.push(filter.to_string()),
+        }
+    }
+    bench && (filters.is_empty() || filters.iter().any(|f| id.contains(f.as_str())))
+}
+
 fn main() {
     benches();
-    if std::env::args().any(|a| a == "--bench") {
+    if selected("socket/get_voxel_during_fall") {
         socket_under_load();
     }
     Criterion::default().configure_from_args().final_summary();

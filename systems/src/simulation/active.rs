@@ -16,7 +16,7 @@ use bevy_ecs::query::QueryState;
 use glam::IVec3;
 use rustc_hash::FxHashSet;
 
-use super::grid::Grid;
+use super::grid::{DensePool, Grid};
 use super::{
     Active, Rule, RuleKind, RuleSet, Rules, SimChanges, SimulationReport, SimulationSettings,
 };
@@ -188,21 +188,22 @@ pub(crate) fn run_rules(
                 salt: salt as u64,
             };
             let source = rule.kind.source();
-            let (changed, pending, visits) = {
-                let mut grid = Grid::new(world, layer, bounds);
+            let pool = std::mem::take(&mut world.resource_mut::<DensePool>().0);
+            let (changed, pending, visits, pool) = {
+                let mut grid = Grid::new(world, layer, bounds, pool);
                 positions.retain(|&p| {
                     grid.chunk_overlaps(p)
                         && grid
                             .world_chunk(p)
                             .is_some_and(|d| d.any_color(|c| source.matches(c)))
                 });
-                if positions.is_empty() {
-                    continue;
+                if !positions.is_empty() {
+                    positions.sort_unstable_by_key(|p| crate::coords::zyx_key(*p));
+                    kernel(&mut grid, &ctx, positions);
                 }
-                positions.sort_unstable_by_key(|p| crate::coords::zyx_key(*p));
-                kernel(&mut grid, &ctx, positions);
                 grid.finish()
             };
+            world.resource_mut::<DensePool>().0 = pool;
             commit(world, &rules, layer, changed, pending, visits);
         }
     }

@@ -12,7 +12,7 @@ use glam::IVec3;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::active::{ActiveQuery, RuleCtx, run_rules};
-use super::fall::{SIDES, TARGET_SALT, fall_phase, second_phase_chunks};
+use super::fall::{SIDES, TARGET_SALT, candidates, fall_phase, second_phase_chunks};
 use super::grid::{Grid, local};
 use super::random::roll;
 use super::{Matcher, RuleKind};
@@ -28,13 +28,14 @@ fn run(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
     let RuleKind::Flow { matches, spread } = &ctx.rule.kind else {
         return;
     };
-    let (visited, written) = fall_phase(grid, matches, worklist);
-    let chunks = second_phase_chunks(grid, matches, visited, written);
+    let fell = fall_phase(grid, matches, worklist);
+    let chunks = second_phase_chunks(grid, matches, &fell);
     grid.begin_phase();
     // Choices read only the phase's starting state, so each is computed once.
     let mut choices = FxHashMap::default();
     for cpos in chunks {
-        spread_chunk(grid, ctx, matches, *spread, cpos, &mut choices);
+        let resting = fell.resting.get(&cpos).map(|r| &**r);
+        spread_chunk(grid, ctx, matches, *spread, cpos, resting, &mut choices);
     }
     grid.end_phase();
 }
@@ -111,6 +112,7 @@ fn spread_chunk(
     matches: &Matcher,
     spread: u32,
     cpos: IVec3,
+    resting: Option<&[u64; 64]>,
     memo: &mut Choices,
 ) {
     grid.visits += 1;
@@ -118,7 +120,7 @@ fn spread_chunk(
     let origin = cpos * CHUNK_SIZE;
     let mut moves: Vec<(usize, IVec3, Color)> = Vec::new();
     let mut pending = false;
-    for i in 0..crate::coords::CHUNK_VOLUME {
+    for i in candidates(resting) {
         let c = grid.cur(s)[i];
         if !matches.matches(c) {
             continue;

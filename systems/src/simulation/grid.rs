@@ -32,8 +32,8 @@ pub(crate) struct Slot {
     /// Chunk position.
     pub pos: IVec3,
     entity: Option<Entity>,
-    /// The chunk as the rule found it.
-    prior: Option<Arc<ChunkData>>,
+    /// The cells as the rule found them (to count what changed).
+    orig: Box<Dense>,
     /// The state at the start of the current phase.
     pub cur: Box<Dense>,
     /// The state being written by the current phase (valid when `next_phase == phase`).
@@ -69,11 +69,29 @@ pub(crate) struct Grid<'w> {
     pub pending: FxHashSet<IVec3>,
     /// Chunk visits (for the tick report).
     pub visits: u64,
+    /// Spare cell buffers, kept between ticks (see [`DensePool`]).
+    pool: Vec<Box<Dense>>,
+    /// Chunks a kernel built whole (never in `slots`).
+    built: Vec<Changed>,
 }
 
+/// Spare chunk-sized cell buffers: a tick that visits hundreds of chunks would otherwise
+/// allocate (and fault in) three fresh 16 KiB buffers for each.
+#[derive(bevy_ecs::resource::Resource, Default)]
+pub(crate) struct DensePool(pub Vec<Box<Dense>>);
+
+/// Buffers kept in the pool at most (16 MiB).
+const POOL_LIMIT: usize = 1024;
+
 impl<'w> Grid<'w> {
-    /// A working set on `layer` of `world`, for cells inside `bounds`.
-    pub fn new(world: &'w World, layer: LayerId, bounds: VoxelBox) -> Grid<'w> {
+    /// A working set on `layer` of `world`, for cells inside `bounds`, taking buffers from
+    /// `pool` (given back by [`Grid::finish`]).
+    pub fn new(
+        world: &'w World,
+        layer: LayerId,
+        bounds: VoxelBox,
+        pool: Vec<Box<Dense>>,
+    ) -> Grid<'w> {
         Grid {
             world,
             index: world.resource::<ChunkIndex>(),
@@ -84,7 +102,26 @@ impl<'w> Grid<'w> {
             phase: 1,
             pending: FxHashSet::default(),
             visits: 0,
+            pool,
+            built: Vec::new(),
         }
+    }
+
+    /// Replaces chunk `cpos` whole (`None`: no voxel left), for a single-phase kernel that
+    /// builds chunks itself; `changed_voxels` is how many of its voxels differ. The chunk must
+    /// not be written through a slot too.
+    pub fn replace(&mut self, cpos: IVec3, data: Option<Arc<ChunkData>>, changed_voxels: u64) {
+        debug_assert!(!self.slot_of.contains_key(&cpos));
+        self.built.push(Changed {
+            pos: cpos,
+            entity: self.index.get(self.layer, cpos),
+            data,
+            changed_voxels,
+        });
+    }
+
+    fn buffer(&mut self) -> Box<Dense> {
+        self.pool.pop().unwrap_or_else(empty_dense)
     }
 
     /// The chunk data the world holds at `cpos` (the state before this rule).
@@ -120,16 +157,21 @@ impl<'w> Grid<'w> {
         let prior = entity
             .and_then(|e| self.world.get::<ChunkVoxels>(e))
             .map(|c| c.0.clone());
-        let cur = match &prior {
-            Some(d) => d.to_dense(),
-            None => Box::new([Color::EMPTY; CHUNK_VOLUME]),
-        };
+        let mut orig = self.buffer();
+        match &prior {
+            Some(d) => d.decode_into(&mut orig),
+            None => orig.fill(Color::EMPTY),
+        }
+        let mut cur = self.buffer();
+        cur.copy_from_slice(&orig[..]);
+        // Overwritten whole before its first use.
+        let next = self.buffer();
         self.slots.push(Slot {
             pos: cpos,
             entity,
-            prior,
-            next: cur.clone(),
+            next,
             cur,
+            orig,
             next_phase: 0,
             written: false,
             moved: [0; CHUNK_VOLUME / 64],
@@ -144,6 +186,11 @@ impl<'w> Grid<'w> {
         self.slot_of.get(&cpos).copied()
     }
 
+    /// The chunk position of slot `s`.
+    pub fn slot_pos(&self, s: usize) -> IVec3 {
+        self.slots[s].pos
+    }
+
     /// The slot's current-phase cells.
     #[inline]
     pub fn cur(&self, s: usize) -> &Dense {
@@ -153,14 +200,20 @@ impl<'w> Grid<'w> {
     /// Writes `c` at local index `i` of slot `s` for the next phase.
     #[inline]
     pub fn write_local(&mut self, s: usize, i: usize, c: Color) {
+        self.next_mut(s).1[i] = c;
+    }
+
+    /// Slot `s`'s current cells, the next phase's cells (to write) and its moved marks.
+    #[inline]
+    pub fn next_mut(&mut self, s: usize) -> (&Dense, &mut Dense, &mut [u64; CHUNK_VOLUME / 64]) {
         let phase = self.phase;
         let slot = &mut self.slots[s];
         if slot.next_phase != phase {
             slot.next.copy_from_slice(&slot.cur[..]);
             slot.next_phase = phase;
         }
-        slot.next[i] = c;
         slot.written = true;
+        (&slot.cur, &mut slot.next, &mut slot.moved)
     }
 
     /// Writes `c` at `p` for the next phase (inside the bounds only).
@@ -238,31 +291,33 @@ impl<'w> Grid<'w> {
         VoxelBox::of_chunk(cpos).intersect(&self.bounds).is_some()
     }
 
-    /// The chunks this rule changed, in z, y, x order, with their new content.
-    pub fn finish(self) -> (Vec<Changed>, FxHashSet<IVec3>, u64) {
-        let mut out = Vec::new();
+    /// The chunks this rule changed, in z, y, x order, with their new content; the chunks
+    /// left pending; the chunk visits; and the buffer pool back.
+    pub fn finish(self) -> (Vec<Changed>, FxHashSet<IVec3>, u64, Vec<Box<Dense>>) {
+        let mut out = self.built;
+        let mut pool = self.pool;
         for slot in self.slots {
-            if !slot.written {
-                continue;
-            }
-            let changed_voxels = match &slot.prior {
-                Some(p) => {
-                    if let Some(u) = p.uniform_color() {
-                        slot.cur.iter().filter(|&&c| c != u).count() as u64
-                    } else {
-                        let old = p.to_dense();
-                        old.iter()
-                            .zip(slot.cur.iter())
-                            .filter(|(a, b)| a != b)
-                            .count() as u64
-                    }
+            let keep = |pool: &mut Vec<Box<Dense>>, b: Box<Dense>| {
+                if pool.len() < POOL_LIMIT {
+                    pool.push(b);
                 }
-                None => slot.cur.iter().filter(|c| !c.is_empty()).count() as u64,
             };
-            if changed_voxels == 0 {
+            let Slot {
+                cur, next, orig, ..
+            } = slot;
+            keep(&mut pool, next);
+            if !slot.written {
+                keep(&mut pool, cur);
+                keep(&mut pool, orig);
                 continue;
             }
-            let data = ChunkData::from_dense(&slot.cur);
+            let changed_voxels = orig.iter().zip(cur.iter()).filter(|(a, b)| a != b).count() as u64;
+            let data = (changed_voxels > 0).then(|| ChunkData::from_dense(&cur));
+            keep(&mut pool, cur);
+            keep(&mut pool, orig);
+            let Some(data) = data else {
+                continue;
+            };
             out.push(Changed {
                 pos: slot.pos,
                 entity: slot.entity,
@@ -271,8 +326,16 @@ impl<'w> Grid<'w> {
             });
         }
         out.sort_unstable_by_key(|c| crate::coords::zyx_key(c.pos));
-        (out, self.pending, self.visits)
+        (out, self.pending, self.visits, pool)
     }
+}
+
+/// A chunk of empty cells, allocated zeroed (the empty colour is all zero bytes).
+fn empty_dense() -> Box<Dense> {
+    vec![Color::EMPTY; CHUNK_VOLUME]
+        .into_boxed_slice()
+        .try_into()
+        .expect("CHUNK_VOLUME cells")
 }
 
 /// The local coordinates of index `i`.

@@ -427,6 +427,7 @@ pub fn insert_simulation_resources(world: &mut World) {
     world.insert_resource(Rules::default());
     world.insert_resource(SimulationSettings::default());
     world.insert_resource(SimulationReport::default());
+    world.insert_resource(grid::DensePool::default());
     world.insert_resource(SimChanges {
         all: true,
         ..Default::default()
