@@ -16,7 +16,7 @@ use glam::IVec3;
 use systems::apply::WorldLimits;
 use systems::{EditLimits, Source, VoxelBox, VoxelWorld, WorldSnapshot};
 
-use crate::codec::{decode_buffer, decode_world, encode_world};
+use crate::codec::{Meta, decode_buffer, decode_meta, decode_steps, decode_world, encode_world};
 use crate::config::{Config, FsyncPolicy};
 use crate::journal::{
     self, FileStorage, JournalWriter, Record, RecordKind, Scan, read_snapshot,
@@ -123,7 +123,11 @@ impl Persistence {
         if let Err(e) = synced {
             tracing::error!(error = %e, "journal sync failed; acknowledged edits are written but may not be durable");
         }
-        if self.every_records > 0 && self.records_since_snapshot >= self.every_records {
+        // A snapshot covers what has a seq: ticks without one would be taken twice by a replay.
+        if self.every_records > 0
+            && self.records_since_snapshot >= self.every_records
+            && world.unstamped_ticks() == 0
+        {
             let finished = self
                 .snapshot_thread
                 .as_ref()
@@ -159,9 +163,15 @@ impl Persistence {
 }
 
 impl Recorder for Persistence {
-    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String> {
+    fn record(
+        &mut self,
+        kind: RecordKind,
+        seq: u64,
+        source: Source,
+        payload: &[u8],
+    ) -> Result<(), String> {
         let record = Record {
-            kind: RecordKind::Buffer,
+            kind,
             seq,
             source: journal_source(source),
             payload,
@@ -215,13 +225,18 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
     if let Err(e) = applied.result {
         bail!("snapshot {} does not apply: {e}", path.display());
     }
+    if let Some((tick, rules)) = image.simulation {
+        world.set_rules(rules);
+        world.set_tick(tick);
+    }
     world.set_seq(seq);
     world.update();
     Ok(seq)
 }
 
-/// Applies the buffer records of `scan` with seq in `(after, until]` to `world`, in order.
-/// Returns how many were applied. Each must land on its recorded seq.
+/// Applies the records of `scan` with seq in `(after, until]` to `world`, in order: buffers,
+/// runs of simulation steps (re-run under the rules then in force) and rule changes. Returns
+/// how many were applied. Each must land on its recorded seq.
 pub fn replay_records(
     world: &mut VoxelWorld,
     scan: &Scan,
@@ -265,6 +280,7 @@ fn replay_unchecked(
 ) -> anyhow::Result<u64> {
     let mut pending: Vec<u64> = Vec::new();
     let mut applied = 0;
+    let mut others = 0;
     let mut flush = |world: &mut VoxelWorld, pending: &mut Vec<u64>| -> anyhow::Result<()> {
         for result in world.update() {
             let expected = pending[result.ticket as usize];
@@ -299,12 +315,34 @@ fn replay_unchecked(
             }
             RecordKind::Step => {
                 flush(world, &mut pending)?;
-                world.request_step();
+                let ticks = decode_steps(record.payload).with_context(|| {
+                    format!("record seq {} at byte offset {offset}", record.seq)
+                })?;
+                world.step(ticks);
+                let stamp = world.stamp_steps();
+                let seq = stamp.map_or(world.seq(), |s| s.seq);
+                if seq != record.seq {
+                    bail!("step record seq {} replayed as seq {seq}", record.seq);
+                }
+                others += 1;
             }
-            RecordKind::Meta => {}
+            RecordKind::Meta => {
+                flush(world, &mut pending)?;
+                let meta = decode_meta(record.payload).with_context(|| {
+                    format!("record seq {} at byte offset {offset}", record.seq)
+                })?;
+                if let Meta::Rules(rules) = meta {
+                    world.set_rules(rules);
+                }
+                let seq = world.advance_seq();
+                if seq != record.seq {
+                    bail!("meta record seq {} replayed as seq {seq}", record.seq);
+                }
+                others += 1;
+            }
         }
     }
     flush(world, &mut pending)?;
     world.update();
-    Ok(applied)
+    Ok(applied + others)
 }

@@ -515,7 +515,13 @@ struct FaultyRecorder {
 }
 
 impl Recorder for FaultyRecorder {
-    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String> {
+    fn record(
+        &mut self,
+        kind: RecordKind,
+        seq: u64,
+        source: Source,
+        payload: &[u8],
+    ) -> Result<(), String> {
         let source = match source {
             Source::Rpc => voxeld::journal::Source::Rpc,
             Source::Script => voxeld::journal::Source::Script,
@@ -524,7 +530,7 @@ impl Recorder for FaultyRecorder {
             Source::System => voxeld::journal::Source::System,
         };
         let record = Record {
-            kind: RecordKind::Buffer,
+            kind,
             seq,
             source,
             payload,
@@ -542,12 +548,14 @@ fn call(
 ) -> Result<Value, voxeld::rpc::RpcError> {
     let raw = serde_json::value::to_raw_value(&params).unwrap();
     let params = Params::parse(&raw).unwrap();
+    let mut clock = voxeld::methods::simulation::SimClock::new(&voxeld::config::Config::default());
     let mut ctx = Ctx {
         world,
         journal: recorder,
         started: Instant::now(),
         facts: ServerFacts::default(),
         files: voxeld::files::FileAccess::defaults(),
+        clock: &mut clock,
     };
     match methods::call(&mut ctx, method, &params)? {
         Reply::Value(v) => Ok(v),

@@ -11,6 +11,7 @@ mod layers;
 pub mod project;
 pub mod renders;
 pub mod scripts;
+pub mod simulation;
 mod table;
 mod voxels;
 
@@ -22,22 +23,37 @@ use serde_json::value::RawValue;
 use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld};
 
 use crate::codec::encode_buffer;
+use crate::journal::RecordKind;
 use crate::rpc::{Params, RpcError, codes};
 use crate::script_host::WorldHost;
 use crate::scripting::ScriptPool;
 
-/// Where applied buffers are recorded before their replies are sent.
+/// Where applied buffers, simulation steps and rule changes are recorded before their replies
+/// are sent.
 pub trait Recorder {
-    /// Records the buffer applied as `seq` (its encoding in `payload`). An error means the
-    /// record is not on disk: the caller takes the buffer back.
-    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String>;
+    /// Records the change numbered `seq`: a buffer (its encoding in `payload`), a run of steps
+    /// or a rule change. An error means the record is not on disk: the caller takes the change
+    /// back.
+    fn record(
+        &mut self,
+        kind: RecordKind,
+        seq: u64,
+        source: Source,
+        payload: &[u8],
+    ) -> Result<(), String>;
 }
 
 /// A recorder that keeps nothing (tests, and servers with the journal off).
 pub struct NoJournal;
 
 impl Recorder for NoJournal {
-    fn record(&mut self, _seq: u64, _source: Source, _payload: &[u8]) -> Result<(), String> {
+    fn record(
+        &mut self,
+        _kind: RecordKind,
+        _seq: u64,
+        _source: Source,
+        _payload: &[u8],
+    ) -> Result<(), String> {
         Ok(())
     }
 }
@@ -65,6 +81,8 @@ pub struct Ctx<'a> {
     pub facts: ServerFacts<'a>,
     /// Which files the file methods may use.
     pub files: &'a crate::files::FileAccess,
+    /// When the server ticks on its own.
+    pub clock: &'a mut simulation::SimClock,
 }
 
 /// A method's answer.
@@ -127,6 +145,8 @@ impl Ctx<'_> {
     /// Applies a buffer and records it. A refused buffer or a failed record leaves the world
     /// as it was.
     pub fn apply_recorded(&mut self, buffer: CommandBuffer) -> Result<BufferOutcome, ApplyError> {
+        // Ticks taken before this buffer come first in the journal, as they did in the world.
+        simulation::record_steps(self.world, self.journal).map_err(ApplyError::Journal)?;
         let mode = buffer.history;
         let source = buffer.source;
         let mut payload = Vec::new();
@@ -138,7 +158,10 @@ impl Ctx<'_> {
         if let Some(effective) = &applied.effective {
             encode_buffer(effective, &mut payload);
         }
-        if let Err(e) = self.journal.record(outcome.seq, source, &payload) {
+        if let Err(e) = self
+            .journal
+            .record(RecordKind::Buffer, outcome.seq, source, &payload)
+        {
             self.world.revert_last(mode, &applied);
             return Err(ApplyError::Journal(e));
         }

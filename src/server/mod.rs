@@ -6,8 +6,10 @@
 //! only scripts leave the thread (they run on the script pool and come back over a channel,
 //! waking the loop through a `mio::Waker`).
 //!
-//! Per loop iteration: read and handle every ready connection (edits applied at once, replies
-//! queued), let the journal make those edits durable as one group, then write the replies. A
+//! Per loop iteration: run the simulation tick if it is due (the poll timeout is the next
+//! tick's deadline: no extra thread), read and handle every ready connection (edits applied at
+//! once, replies queued), let the journal make those edits durable as one group, then write
+//! the replies. Ticks and edits thus interleave at tick boundaries, in `seq` order. A
 //! connection whose unsent output passes `socket.max_output_bytes` is not read until it drains,
 //! so a client that stops reading costs bounded memory and never stalls the others.
 
@@ -29,6 +31,7 @@ use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 
 use crate::config::Config;
+use crate::methods::simulation::{SimClock, change_rules, record_steps};
 use crate::methods::{self, Ctx, NoJournal, Recorder, Reply, ServerFacts, scripts};
 use crate::persist::Persistence;
 use crate::rpc::{
@@ -175,6 +178,10 @@ struct Server {
     jobs_done: (flume::Sender<JobDone>, flume::Receiver<JobDone>),
     /// Background jobs running.
     jobs_running: usize,
+    /// When the simulation ticks on its own.
+    clock: SimClock,
+    /// The next tick's deadline, while the simulation ticks on its own.
+    next_tick: Option<Instant>,
 }
 
 impl Server {
@@ -195,7 +202,7 @@ impl Server {
         // connect before the loop runs, and a failed recovery removes the socket again.
         let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut world = VoxelWorld::new(world_settings(&config));
-        let persistence = if config.journal.enabled {
+        let mut persistence = if config.journal.enabled {
             match Persistence::open(&config, &mut world) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -206,6 +213,16 @@ impl Server {
         } else {
             None
         };
+        // The configured rules, recorded when they differ from those the journal left in force
+        // (so a replay knows which rules each tick ran under).
+        let recorder: &mut dyn Recorder = match &mut persistence {
+            Some(p) => p,
+            None => &mut NoJournal,
+        };
+        if let Err(e) = change_rules(&mut world, recorder, config.rule_set()) {
+            let _ = std::fs::remove_file(&config.socket.path);
+            anyhow::bail!("recording the simulation rules in the journal failed: {e}");
+        }
         let mut listener = UnixListener::from_std(std_listener);
         let poll = Poll::new()?;
         poll.registry()
@@ -237,7 +254,6 @@ impl Server {
             files: crate::files::FileAccess::new(&config),
             jobs_done: flume::bounded(MAX_BACKGROUND_JOBS),
             jobs_running: 0,
-            config,
             poll,
             listener,
             waker,
@@ -259,6 +275,9 @@ impl Server {
             blocked: Default::default(),
             pool: Some(pool),
             done,
+            clock: SimClock::new(&config),
+            next_tick: None,
+            config,
         })
     }
 
@@ -278,6 +297,7 @@ impl Server {
                 }
                 _ => Some(Duration::from_secs(1)),
             };
+            let timeout = timeout.map(|t| self.until_next_tick(t));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -303,6 +323,7 @@ impl Server {
             if self.stop.load(Ordering::SeqCst) {
                 break Ok(());
             }
+            self.tick_if_due();
             while let Ok(done) = self.done.try_recv() {
                 self.finish_script(done);
             }
@@ -315,13 +336,13 @@ impl Server {
             for token in ready {
                 self.service(token, &mut scratch);
             }
+            let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
             if let Some(p) = &mut self.persistence {
                 p.end_of_iteration(&self.world);
             }
             self.flush_all();
             // Spin after plain requests only: when scripts started or finished, the workers
             // need the cores more than this loop needs a fast wake-up.
-            let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
             if scripts_moved {
                 busy_until = None;
             } else if !events.is_empty() {
@@ -346,12 +367,69 @@ impl Server {
                 Err(_) => break,
             }
         }
+        self.record_steps();
         if let Some(p) = &mut self.persistence {
             p.shutdown(&self.world);
         }
         self.flush_all();
         let _ = std::fs::remove_file(&self.config.socket.path);
         tracing::info!("stopped");
+    }
+
+    /// `timeout`, cut to the next tick's deadline while the simulation ticks on its own.
+    fn until_next_tick(&mut self, timeout: Duration) -> Duration {
+        let Some(period) = self.clock.period(&self.world.rules()) else {
+            self.next_tick = None;
+            return timeout;
+        };
+        let now = Instant::now();
+        let due = *self.next_tick.get_or_insert(now + period);
+        timeout.min(due.saturating_duration_since(now))
+    }
+
+    /// Runs one simulation tick when its deadline has passed. A tick that changed the world is
+    /// recorded at once; quiet ones wait for the next request or record (they change nothing
+    /// but the tick counter), so an idle server writes nothing.
+    fn tick_if_due(&mut self) {
+        let Some(period) = self.clock.period(&self.world.rules()) else {
+            self.next_tick = None;
+            return;
+        };
+        let now = Instant::now();
+        let due = *self.next_tick.get_or_insert(now + period);
+        if now < due {
+            return;
+        }
+        let _span = tracing::debug_span!("tick", tick = self.world.tick() + 1).entered();
+        let started = Instant::now();
+        let report = self.world.step(1);
+        self.clock.last_tick = started.elapsed();
+        // A fixed rate; after a stall, the next tick is a period away (no burst to catch up).
+        let next = due + period;
+        self.next_tick = Some(if next <= now { now + period } else { next });
+        tracing::trace!(
+            active_chunks = report.active_chunks,
+            changed_voxels = report.changed_voxels,
+            micros = self.clock.last_tick.as_micros() as u64,
+            "ticked"
+        );
+        if report.changed_voxels > 0 {
+            self.record_steps();
+        }
+    }
+
+    /// Records the ticks not recorded yet (one Step record).
+    fn record_steps(&mut self) {
+        if self.world.unstamped_ticks() == 0 {
+            return;
+        }
+        let recorder: &mut dyn Recorder = match &mut self.persistence {
+            Some(p) => p,
+            None => &mut self.no_journal,
+        };
+        if let Err(e) = record_steps(&mut self.world, recorder) {
+            tracing::error!(error = %e, "journal write of simulation steps failed; retried with the next record");
+        }
     }
 
     fn accept(&mut self) {
@@ -507,6 +585,7 @@ impl Server {
                 scripts: self.pool.as_ref(),
             },
             files: &self.files,
+            clock: &mut self.clock,
         }
     }
 
@@ -580,6 +659,9 @@ impl Server {
     ) -> Option<Result<Reply, RpcError>> {
         self.requests += 1;
         let _span = tracing::trace_span!("request", method = %request.method).entered();
+        // A reply may show the tick: quiet ticks not recorded yet are recorded first, so every
+        // reply describes a recorded state (same seq, same hash, same tick as a replay).
+        self.record_steps();
         let result = methods::call(&mut self.ctx(), &request.method, &request.params);
         match result {
             Ok(Reply::Script(script)) => {
@@ -659,6 +741,7 @@ impl Server {
     /// Commits a finished script and sends its reply to whoever is still there to read it.
     fn finish_script(&mut self, done: ScriptDone<WorldHost>) {
         self.scripts_finished += 1;
+        self.record_steps();
         let Some(pending) = self.pending.remove(&done.ticket) else {
             return;
         };
