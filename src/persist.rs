@@ -4,8 +4,18 @@
 //! Guarantees (see also `docs/journal-format.md`): every applied buffer is handed to the OS by
 //! a `write` before its reply is queued, so a killed process loses nothing acknowledged under
 //! any fsync policy. `Always` adds one fsync per world-loop iteration, shared by every request
-//! of that iteration (group commit) and done before their replies are written; `EverySec`
-//! syncs at most a second late; `Never` leaves it to the OS.
+//! of that iteration (group commit, [`SyncMode::Group`]) and done before their replies are
+//! written; `EverySec` syncs at most a second late; `Never` leaves it to the OS.
+//!
+//! # A failed fsync
+//! Under `Always` the buffers of the iteration are held ([`Recorder::hold`]) until the group
+//! sync. If it fails, [`Persistence::end_of_iteration`] takes them back (newest first, world,
+//! `seq` and undo history exactly as after the last good sync), the writer cuts their records
+//! out of the file, and the caller answers the group's requests with the journal error. Under
+//! every policy a failed fsync then fails the journal: it refuses every edit
+//! ([`Recorder::refusal`]) until the server is restarted, which reopens and rescans the file.
+//! The fsync is never retried, because after a failure the kernel may have dropped the data
+//! and a retry would report success without it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,26 +24,32 @@ use std::thread::JoinHandle;
 use anyhow::{Context, bail};
 use glam::IVec3;
 use systems::apply::WorldLimits;
-use systems::{EditLimits, Source, VoxelBox, VoxelWorld, WorldSnapshot};
+use systems::{Applied, EditLimits, Source, VoxelBox, VoxelWorld, WorldSnapshot};
 
 use crate::codec::{decode_buffer, decode_world, encode_world};
 use crate::config::{Config, FsyncPolicy};
 use crate::journal::{
-    self, FileStorage, JournalWriter, Record, RecordKind, Scan, read_snapshot,
-    snapshot_file::write_snapshot_file,
+    self, FileStorage, JournalStorage, JournalWriter, Record, RecordKind, Scan, SyncMode,
+    read_snapshot, snapshot_file::write_snapshot_file,
 };
-use crate::methods::Recorder;
+use crate::methods::{JOURNAL_RECOVERY, JournalState, Recorder};
 
 /// Buffers submitted per world update while replaying (one snapshot publication per group).
 const REPLAY_GROUP: usize = 4096;
 
-/// The journal and snapshots of a running server.
-pub struct Persistence {
+/// The journal and snapshots of a running server, with the journal in `S` (a file; tests use
+/// a storage that fails on demand, through [`Persistence::open_with_storage`]).
+pub struct Persistence<S: JournalStorage = FileStorage> {
     /// Held for the server's lifetime: one server per data directory.
     _lock: std::fs::File,
-    writer: JournalWriter<FileStorage>,
-    /// `Always`: sync once per loop iteration (the writer itself never syncs).
-    sync_each_iteration: bool,
+    writer: JournalWriter<S>,
+    /// The configured policy (for status and messages; the writer has its [`SyncMode`]).
+    policy: FsyncPolicy,
+    /// `Always`: the buffers recorded since the last group sync, oldest first. Taken back if
+    /// the sync fails.
+    group: Vec<Applied>,
+    /// Whether the failure of the journal was logged (it is logged once).
+    failure_logged: bool,
     snapshot_path: PathBuf,
     every_records: u64,
     on_shutdown: bool,
@@ -51,47 +67,73 @@ fn journal_source(s: Source) -> journal::Source {
     }
 }
 
-impl Persistence {
+impl Persistence<FileStorage> {
     /// Opens the journal of `config`, recovering `world` from the newest snapshot and the
     /// journal records after it. A torn tail is cut (and logged); corruption in the middle of
     /// the journal stops start-up with an error naming its byte offset.
     pub fn open(config: &Config, world: &mut VoxelWorld) -> anyhow::Result<Persistence> {
+        let lock = lock_data_dir(config)?;
+        let journal_path = config.journal_path();
+        let storage = FileStorage::open(&journal_path)
+            .with_context(|| format!("opening journal {}", journal_path.display()))?;
+        Self::open_parts(
+            config,
+            world,
+            lock,
+            storage,
+            |storage, journal_end, from| {
+                // The journal ends before the snapshot (it was cut by a repair): the snapshot holds
+                // everything, but new records could not follow the old ones. Keep the old journal
+                // aside for inspection and start a new one after the snapshot.
+                let aside = journal_path.with_extension(format!("vxj.behind-snapshot-{from}"));
+                drop(storage);
+                std::fs::rename(&journal_path, &aside)
+                    .with_context(|| format!("moving {} aside", journal_path.display()))?;
+                tracing::warn!(
+                    journal_end, snapshot_seq = from, moved_to = %aside.display(),
+                    "journal ends before the snapshot; starting a new journal after the snapshot"
+                );
+                FileStorage::open(&journal_path)
+                    .with_context(|| format!("opening journal {}", journal_path.display()))
+            },
+        )
+    }
+}
+
+impl<S: JournalStorage> Persistence<S> {
+    /// [`Persistence::open`] with the journal in `storage` instead of the configured file;
+    /// the lock and the snapshots stay in the data directory. For tests that make the journal
+    /// fail under the real server ([`crate::server::spawn_with_storage`]). A journal that ends
+    /// before the snapshot is an error here (the file version sets it aside).
+    pub fn open_with_storage(
+        config: &Config,
+        world: &mut VoxelWorld,
+        storage: S,
+    ) -> anyhow::Result<Persistence<S>> {
+        let lock = lock_data_dir(config)?;
+        Self::open_parts(config, world, lock, storage, |_, end, from| {
+            bail!("the journal ends at seq {end}, before the snapshot at seq {from}")
+        })
+    }
+
+    fn open_parts(
+        config: &Config,
+        world: &mut VoxelWorld,
+        lock: std::fs::File,
+        storage: S,
+        set_aside: impl FnOnce(S, u64, u64) -> anyhow::Result<S>,
+    ) -> anyhow::Result<Persistence<S>> {
         let journal_path = config.journal_path();
         let snapshot_path = config.snapshot_path();
-        let policy = match config.journal.fsync {
-            FsyncPolicy::Always | FsyncPolicy::Never => journal::FsyncPolicy::Never,
-            FsyncPolicy::EverySec => journal::FsyncPolicy::EverySec,
-        };
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-        let lock_path = config.data_dir.join("voxeld.lock");
-        let lock = std::fs::File::create(&lock_path)
-            .with_context(|| format!("creating {}", lock_path.display()))?;
-        if lock.try_lock().is_err() {
-            bail!(
-                "data directory {} is in use by another voxeld (lock {}); give each server its own --data-dir",
-                config.data_dir.display(),
-                lock_path.display()
-            );
-        }
-        let (mut writer, mut scan) = JournalWriter::open_path(&journal_path, policy)
+        let mode = config.journal.fsync.sync_mode();
+        let (mut writer, mut scan) = JournalWriter::open(storage, mode)
             .with_context(|| format!("opening journal {}", journal_path.display()))?;
         let from = load_snapshot(world, &snapshot_path)?;
         if let Some(range) = scan.seq_range()
             && *range.end() < from
         {
-            // The journal ends before the snapshot (it was cut by a repair): the snapshot holds
-            // everything, but new records could not follow the old ones. Keep the old journal
-            // aside for inspection and start a new one after the snapshot.
-            let aside = journal_path.with_extension(format!("vxj.behind-snapshot-{from}"));
-            drop(writer);
-            std::fs::rename(&journal_path, &aside)
-                .with_context(|| format!("moving {} aside", journal_path.display()))?;
-            tracing::warn!(
-                journal_end = *range.end(), snapshot_seq = from, moved_to = %aside.display(),
-                "journal ends before the snapshot; starting a new journal after the snapshot"
-            );
-            (writer, scan) = JournalWriter::open_path(&journal_path, policy)
+            let storage = set_aside(writer.into_storage(), *range.end(), from)?;
+            (writer, scan) = JournalWriter::open(storage, mode)
                 .with_context(|| format!("opening journal {}", journal_path.display()))?;
         }
         let replayed = replay_records(world, &scan, from, None)
@@ -103,7 +145,9 @@ impl Persistence {
         Ok(Persistence {
             _lock: lock,
             writer,
-            sync_each_iteration: config.journal.fsync == FsyncPolicy::Always,
+            policy: config.journal.fsync,
+            group: Vec::new(),
+            failure_logged: false,
             snapshot_path,
             every_records: config.journal.snapshot.every_records,
             on_shutdown: config.journal.snapshot.on_shutdown,
@@ -112,18 +156,46 @@ impl Persistence {
         })
     }
 
-    /// Called once per world-loop iteration, before replies are written: the group fsync of
+    /// How many buffers recorded in this iteration wait for their group sync (`Always`; 0
+    /// otherwise): while any does, replies written depend on them and must not be sent unless
+    /// the sync succeeds.
+    pub fn group_len(&self) -> usize {
+        self.group.len()
+    }
+
+    /// Called once per world-loop iteration, before replies are written: the group sync of
     /// `Always`, the late sync of `EverySec`, and the snapshot policy.
-    pub fn end_of_iteration(&mut self, world: &VoxelWorld) {
-        let synced = if self.sync_each_iteration && self.writer.is_dirty() {
-            self.writer.sync().map(|_| ())
-        } else {
-            self.writer.tick().map(|_| ())
-        };
-        if let Err(e) = synced {
-            tracing::error!(error = %e, "journal sync failed; acknowledged edits are written but may not be durable");
+    ///
+    /// `Err(reason)`: the group sync failed, and the buffers recorded in this iteration were
+    /// taken back out of `world` and of the journal file; the caller must answer their
+    /// requests (and every reply that saw them) with the journal error instead of their
+    /// results. The journal has failed and refuses edits from now on.
+    pub fn end_of_iteration(&mut self, world: &mut VoxelWorld) -> Result<(), String> {
+        let mut outcome = Ok(());
+        if self.writer.failure().is_none() {
+            let synced = match self.writer.mode() {
+                SyncMode::Group => self.writer.sync(),
+                _ => self.writer.tick().map(|_| ()),
+            };
+            let group = std::mem::take(&mut self.group);
+            if synced.is_err() && !group.is_empty() {
+                self.records_since_snapshot = self
+                    .records_since_snapshot
+                    .saturating_sub(group.len() as u64);
+                let count = group.len();
+                world.revert_all(group);
+                tracing::error!(
+                    taken_back = count, seq = world.seq(), hash = %world.snapshot().hash_hex(),
+                    "journal group sync failed; the iteration's edits were taken back and are answered with the journal error"
+                );
+                outcome = Err(self.writer.failure().unwrap_or("fsync failed").to_string());
+            }
+            self.log_failure();
         }
-        if self.every_records > 0 && self.records_since_snapshot >= self.every_records {
+        if self.writer.failure().is_none()
+            && self.every_records > 0
+            && self.records_since_snapshot >= self.every_records
+        {
             let finished = self
                 .snapshot_thread
                 .as_ref()
@@ -140,6 +212,7 @@ impl Persistence {
                 }));
             }
         }
+        outcome
     }
 
     /// Syncs the journal and writes the shutdown snapshot.
@@ -147,7 +220,9 @@ impl Persistence {
         if let Some(t) = self.snapshot_thread.take() {
             let _ = t.join();
         }
-        if let Err(e) = self.writer.sync() {
+        if self.writer.failure().is_none()
+            && let Err(e) = self.writer.sync()
+        {
             tracing::error!(error = %e, "final journal sync failed");
         }
         if self.on_shutdown
@@ -156,9 +231,50 @@ impl Persistence {
             tracing::error!(error = %e, "writing shutdown snapshot failed");
         }
     }
+
+    /// The journal writer (tests look at its storage).
+    pub fn writer(&self) -> &JournalWriter<S> {
+        &self.writer
+    }
+
+    /// The journal writer, mutably (tests plan faults through its storage).
+    pub fn writer_mut(&mut self) -> &mut JournalWriter<S> {
+        &mut self.writer
+    }
+
+    /// Logs the failure of the journal, once.
+    fn log_failure(&mut self) {
+        if let Some(error) = self.writer.failure()
+            && !self.failure_logged
+        {
+            self.failure_logged = true;
+            tracing::error!(
+                error,
+                fsync = self.policy.name(),
+                recovery = JOURNAL_RECOVERY,
+                "the journal failed: every edit is refused from now on, reads keep working"
+            );
+        }
+    }
 }
 
-impl Recorder for Persistence {
+fn lock_data_dir(config: &Config) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let lock_path = config.data_dir.join("voxeld.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .with_context(|| format!("creating {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        bail!(
+            "data directory {} is in use by another voxeld (lock {}); give each server its own --data-dir",
+            config.data_dir.display(),
+            lock_path.display()
+        );
+    }
+    Ok(lock)
+}
+
+impl<S: JournalStorage> Recorder for Persistence<S> {
     fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String> {
         let record = Record {
             kind: RecordKind::Buffer,
@@ -167,16 +283,36 @@ impl Recorder for Persistence {
             payload,
         };
         self.writer.append(&record).map_err(|e| e.to_string())?;
-        self.writer.commit().map_err(|e| {
+        let committed = self.writer.commit().map_err(|e| {
             format!(
                 "{e}: {}",
                 std::error::Error::source(&e)
                     .map(|s| s.to_string())
                     .unwrap_or_default()
             )
-        })?;
+        });
+        self.log_failure();
+        committed?;
         self.records_since_snapshot += 1;
         Ok(())
+    }
+
+    fn refusal(&self) -> Option<&str> {
+        self.writer.failure()
+    }
+
+    fn hold(&mut self, applied: Applied) {
+        if self.writer.mode() == SyncMode::Group {
+            self.group.push(applied);
+        }
+    }
+
+    fn state(&self) -> JournalState<'_> {
+        let fsync = self.policy.name();
+        match self.writer.failure() {
+            None => JournalState::Ok { fsync },
+            Some(error) => JournalState::Failed { fsync, error },
+        }
     }
 }
 

@@ -13,14 +13,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use systems::{Source, VoxelWorld};
-use voxeld::config::Config;
+use systems::VoxelWorld;
+use voxeld::config::{Config, FsyncPolicy};
 use voxeld::journal::reader::scan_bytes;
-use voxeld::journal::{
-    FaultyStorage, FsyncPolicy, JournalWriter, MemStorage, Record, RecordKind, scan,
-};
-use voxeld::methods::{self, Ctx, Recorder, Reply, ServerFacts};
-use voxeld::persist::replay_records;
+use voxeld::journal::{FaultyStorage, MemStorage, scan};
+use voxeld::methods::{self, Ctx, Reply, ServerFacts};
+use voxeld::persist::{Persistence, replay_records};
 use voxeld::rpc::Params;
 use voxeld::rpc::codes;
 use voxeld::server::world_settings;
@@ -509,34 +507,28 @@ fn hash_and_seq_survive_background_snapshots_and_kill9() {
     hash_survives_restarts(7);
 }
 
-/// A journal recorder over storage that fails on demand: the shape of `Persistence`, in memory.
-struct FaultyRecorder {
-    writer: JournalWriter<FaultyStorage<MemStorage>>,
-}
+/// The server's own journal (`Persistence`) over storage that fails on demand, in memory.
+type FaultyPersistence = Persistence<FaultyStorage<MemStorage>>;
 
-impl Recorder for FaultyRecorder {
-    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String> {
-        let source = match source {
-            Source::Rpc => voxeld::journal::Source::Rpc,
-            Source::Script => voxeld::journal::Source::Script,
-            Source::Undo => voxeld::journal::Source::Undo,
-            Source::Redo => voxeld::journal::Source::Redo,
-            Source::System => voxeld::journal::Source::System,
-        };
-        let record = Record {
-            kind: RecordKind::Buffer,
-            seq,
-            source,
-            payload,
-        };
-        self.writer.append(&record).map_err(|e| e.to_string())?;
-        self.writer.commit().map_err(|e| e.to_string())
-    }
+/// A world recovered by `Persistence` from an empty in-memory journal, with the lock and
+/// snapshots in `dir`.
+fn faulty_persistence(dir: &Path, fsync: FsyncPolicy) -> (VoxelWorld, FaultyPersistence) {
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    config.journal.fsync = fsync;
+    config.journal.snapshot.every_records = 0;
+    let mut world = VoxelWorld::new(world_settings(&config));
+    let p =
+        Persistence::open_with_storage(&config, &mut world, FaultyStorage::new(MemStorage::new()))
+            .unwrap();
+    (world, p)
 }
 
 fn call(
     world: &mut VoxelWorld,
-    recorder: &mut FaultyRecorder,
+    recorder: &mut FaultyPersistence,
     method: &str,
     params: Value,
 ) -> Result<Value, voxeld::rpc::RpcError> {
@@ -561,22 +553,18 @@ fn live(world: &VoxelWorld) -> (String, u64) {
     (s.hash_hex(), s.seq)
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Fault {
-    /// The write fails, nothing reaches storage.
-    Append,
-    /// The write stores a few bytes of the record, then fails.
-    TornAppend,
-    /// The write succeeds, the fsync (policy `Always`) fails.
-    Sync,
+/// The world a restart recovers from the journal bytes `p` holds.
+fn replayed(p: &FaultyPersistence) -> (String, u64) {
+    let scan = scan(p.writer().storage()).unwrap();
+    assert!(scan.torn_tail().is_none());
+    let mut world = VoxelWorld::new(world_settings(&Config::default()));
+    replay_records(&mut world, &scan, 0, None).unwrap();
+    live(&world)
 }
 
-fn injected_failure_takes_the_edit_back(fault: Fault) {
-    let (writer, _) =
-        JournalWriter::open(FaultyStorage::new(MemStorage::new()), FsyncPolicy::Always).unwrap();
-    let mut recorder = FaultyRecorder { writer };
-    let mut world = VoxelWorld::new(world_settings(&Config::default()));
-    let requests: Vec<(&str, Value)> = vec![
+/// Requests of every kind of edit the methods make.
+fn mixed_requests() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "goxel.add_voxel",
             json!({"x": 1, "y": 2, "z": 3, "color": [255, 0, 0]}),
@@ -596,59 +584,173 @@ fn injected_failure_takes_the_edit_back(fault: Fault) {
             "goxel.add_voxel",
             json!({"x": 7, "y": 7, "z": 7, "color": [9, 9, 9]}),
         ),
-    ];
+    ]
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// The write fails, nothing reaches storage.
+    Append,
+    /// The write stores a few bytes of the record, then fails.
+    TornAppend,
+}
+
+/// A failed write (not a sync) refuses its request, takes the edit back, and leaves the journal
+/// usable: the same request then succeeds. Under `Always` the loop's group sync follows each
+/// request, as in the server.
+fn injected_write_failure_takes_the_edit_back(fault: Fault) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut world, mut p) = faulty_persistence(dir.path(), FsyncPolicy::Always);
+    let requests = mixed_requests();
     // Every request, in turn, is the one whose journal write fails.
     for failing in 0..requests.len() {
         for (i, (method, params)) in requests.iter().enumerate() {
             if i == failing {
-                let storage = recorder.writer.storage_mut();
+                let storage = p.writer_mut().storage_mut();
                 match fault {
                     Fault::Append => storage.fail_append_at(storage.append_count()),
                     Fault::TornAppend => storage.tear_append_at(storage.append_count(), 7),
-                    Fault::Sync => storage.fail_sync_at(storage.sync_count()),
                 }
                 let before = live(&world);
-                let before_len = recorder.writer.storage().inner().bytes().len();
-                let error = call(&mut world, &mut recorder, method, params.clone())
+                let before_len = p.writer().storage().inner().bytes().len();
+                let error = call(&mut world, &mut p, method, params.clone())
                     .expect_err("the journal write failed, so must the request");
                 assert_eq!(error.code, codes::JOURNAL, "{fault:?} {method}: {error:?}");
                 assert_eq!(live(&world), before, "{fault:?} {method} changed the world");
                 assert_eq!(
-                    recorder.writer.storage().inner().bytes().len(),
+                    p.writer().storage().inner().bytes().len(),
                     before_len,
                     "{fault:?} {method}: the failed write left bytes behind"
                 );
+                p.end_of_iteration(&mut world).unwrap();
             }
             // The same request now succeeds (undo/redo may have nothing to do: an edit refusal,
             // not a journal error).
-            match call(&mut world, &mut recorder, method, params.clone()) {
+            match call(&mut world, &mut p, method, params.clone()) {
                 Ok(_) => {}
                 Err(e) => assert_eq!(e.code, codes::EDIT_REFUSED, "{method}: {e:?}"),
             }
+            p.end_of_iteration(&mut world).unwrap();
         }
     }
     let live = live(&world);
-    assert_eq!(live.1, recorder.writer.next_seq().unwrap() - 1);
-    let scan = scan(recorder.writer.storage()).unwrap();
-    assert!(scan.torn_tail().is_none());
-    let mut replayed = VoxelWorld::new(world_settings(&Config::default()));
-    replay_records(&mut replayed, &scan, 0, None).unwrap();
-    assert_eq!(self::live(&replayed), live, "{fault:?}: replay differs");
+    assert_eq!(live.1, p.writer().next_seq().unwrap() - 1);
+    assert_eq!(replayed(&p), live, "{fault:?}: replay differs");
 }
 
 #[test]
 fn failed_journal_append_refuses_the_request_and_changes_nothing() {
-    injected_failure_takes_the_edit_back(Fault::Append);
+    injected_write_failure_takes_the_edit_back(Fault::Append);
 }
 
 #[test]
 fn torn_journal_append_refuses_the_request_and_changes_nothing() {
-    injected_failure_takes_the_edit_back(Fault::TornAppend);
+    injected_write_failure_takes_the_edit_back(Fault::TornAppend);
 }
 
+/// Regression (#12): under `Always` a failed group fsync was logged and the group acknowledged.
+/// Now the whole iteration is taken back (world, seq, undo history), its records are cut out of
+/// the journal, and the journal refuses edits while reads keep working.
 #[test]
-fn failed_journal_sync_refuses_the_request_and_changes_nothing() {
-    injected_failure_takes_the_edit_back(Fault::Sync);
+fn failed_group_sync_takes_the_iteration_back_and_the_journal_refuses_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut world, mut p) = faulty_persistence(dir.path(), FsyncPolicy::Always);
+    let requests = mixed_requests();
+    for (method, params) in &requests[..2] {
+        call(&mut world, &mut p, method, params.clone()).unwrap();
+        p.end_of_iteration(&mut world).unwrap();
+    }
+    let synced = live(&world);
+    let synced_len = p.writer().storage().inner().bytes().len();
+    // One iteration: every kind of edit, then its group sync fails.
+    for (method, params) in &requests[2..] {
+        call(&mut world, &mut p, method, params.clone()).unwrap();
+    }
+    assert_ne!(live(&world), synced);
+    let storage = p.writer_mut().storage_mut();
+    storage.fail_sync_at(storage.sync_count());
+    let reason = p.end_of_iteration(&mut world).unwrap_err();
+    assert!(reason.contains("injected sync failure"), "{reason}");
+    assert_eq!(live(&world), synced, "the iteration is taken back");
+    assert_eq!(
+        p.writer().storage().inner().bytes().len(),
+        synced_len,
+        "its records are cut out of the journal"
+    );
+    assert_eq!(
+        replayed(&p),
+        synced,
+        "a restart recovers what was acknowledged"
+    );
+
+    // Edits are refused before they are applied, with a message saying how to recover; reads
+    // and the status work and say so.
+    for (method, params) in &requests {
+        let e = call(&mut world, &mut p, method, params.clone()).unwrap_err();
+        assert_eq!(e.code, codes::JOURNAL, "{method}: {e:?}");
+        assert!(e.message.contains("journal failed"), "{}", e.message);
+        assert!(
+            e.data.unwrap()["recovery"]
+                .as_str()
+                .unwrap()
+                .contains("restart")
+        );
+        assert_eq!(live(&world), synced);
+    }
+    let voxel = call(
+        &mut world,
+        &mut p,
+        "goxel.get_voxel",
+        json!({"x": 10, "y": 10, "z": 10}),
+    );
+    assert_eq!(voxel.unwrap()["exists"], true);
+    let status = call(&mut world, &mut p, "goxel.get_status", json!({})).unwrap();
+    assert_eq!(status["journal"]["state"], "failed", "{status}");
+    assert!(
+        status["journal"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("injected sync failure")
+    );
+    assert_eq!(status["read_only"], true);
+    assert_eq!(status["seq"], synced.1);
+    // The failed journal is not synced again (a retried fsync can lie).
+    let syncs = p.writer().storage().sync_count();
+    p.end_of_iteration(&mut world).unwrap();
+    assert_eq!(p.writer().storage().sync_count(), syncs);
+}
+
+/// Under `EverySec` the sync that fails is a commit's (or a tick's): that request is refused
+/// and taken back, the edits acknowledged before it stay, and the journal refuses edits.
+#[test]
+fn failed_periodic_sync_refuses_that_edit_keeps_the_acknowledged_ones_and_fails_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut world, mut p) = faulty_persistence(dir.path(), FsyncPolicy::EverySec);
+    let requests = mixed_requests();
+    // The first commit syncs (no sync yet); the next ones within the second do not.
+    for (method, params) in &requests[..3] {
+        call(&mut world, &mut p, method, params.clone()).unwrap();
+        p.end_of_iteration(&mut world).unwrap();
+    }
+    let acknowledged = live(&world);
+    let storage = p.writer_mut().storage_mut();
+    storage.fail_sync_at(storage.sync_count());
+    std::thread::sleep(voxeld::journal::writer::SYNC_INTERVAL);
+    let (method, params) = &requests[3];
+    let e = call(&mut world, &mut p, method, params.clone()).unwrap_err();
+    assert_eq!(e.code, codes::JOURNAL, "{e:?}");
+    assert_eq!(live(&world), acknowledged);
+    assert_eq!(replayed(&p), acknowledged);
+    let e = call(
+        &mut world,
+        &mut p,
+        "goxel.add_voxel",
+        json!([0, 0, 0, 1, 2, 3, 255]),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("journal failed"), "{e:?}");
+    let status = call(&mut world, &mut p, "goxel.get_status", json!({})).unwrap();
+    assert_eq!(status["journal"]["state"], "failed", "{status}");
 }
 
 /// Regression: a journal repaired back to before the newest snapshot used to leave the server

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-const ROOTS: [&str; 7] = ["src/", "systems/", "docs/", "tests/", "tools/", "assets/", "benches/"];
+const ROOTS: [&str; 7] = [
+    "src/", "systems/", "docs/", "tests/", "tools/", "assets/", "benches/",
+];
 
 /// The backticked spans of `text` that start with a repository directory.
 fn named_paths(text: &str) -> Vec<&str> {
@@ -28,5 +30,9 @@ fn every_path_the_documents_name_exists() {
             }
         }
     }
-    assert!(missing.is_empty(), "named but missing:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "named but missing:\n{}",
+        missing.join("\n")
+    );
 }

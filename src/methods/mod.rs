@@ -19,7 +19,9 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld};
+use systems::{
+    Applied, BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld,
+};
 
 use crate::codec::encode_buffer;
 use crate::rpc::{Params, RpcError, codes};
@@ -31,6 +33,44 @@ pub trait Recorder {
     /// Records the buffer applied as `seq` (its encoding in `payload`). An error means the
     /// record is not on disk: the caller takes the buffer back.
     fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String>;
+
+    /// Why the journal refuses every edit now (it failed), if it does. A refused edit is not
+    /// applied at all.
+    fn refusal(&self) -> Option<&str> {
+        None
+    }
+
+    /// Takes the buffer just recorded (its result `applied`) while its record may still fail to
+    /// become durable (`fsync: Always`, until the iteration's group sync): if that sync fails,
+    /// the recorder hands the group back to be taken back ([`VoxelWorld::revert_all`]). The
+    /// default drops it: the record is as durable as it will get.
+    fn hold(&mut self, applied: Applied) {
+        drop(applied);
+    }
+
+    /// The journal's state, for `goxel.get_status`.
+    fn state(&self) -> JournalState<'_> {
+        JournalState::Off
+    }
+}
+
+/// What `goxel.get_status` says about the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalState<'a> {
+    /// No journal: edits are lost on exit.
+    Off,
+    /// Recording edits under this fsync policy (the config's name).
+    Ok {
+        /// `Always`, `EverySec` or `Never`.
+        fsync: &'a str,
+    },
+    /// A sync failed: edits are refused until the server is restarted.
+    Failed {
+        /// The config's fsync policy.
+        fsync: &'a str,
+        /// What failed.
+        error: &'a str,
+    },
 }
 
 /// A recorder that keeps nothing (tests, and servers with the journal off).
@@ -125,8 +165,11 @@ pub fn raw<T: Serialize>(value: &T) -> Result<Reply, RpcError> {
 
 impl Ctx<'_> {
     /// Applies a buffer and records it. A refused buffer or a failed record leaves the world
-    /// as it was.
+    /// as it was; a failed journal refuses the buffer before it is applied.
     pub fn apply_recorded(&mut self, buffer: CommandBuffer) -> Result<BufferOutcome, ApplyError> {
+        if let Some(reason) = self.journal.refusal() {
+            return Err(ApplyError::JournalFailed(reason.to_string()));
+        }
         let mode = buffer.history;
         let source = buffer.source;
         let mut payload = Vec::new();
@@ -139,9 +182,10 @@ impl Ctx<'_> {
             encode_buffer(effective, &mut payload);
         }
         if let Err(e) = self.journal.record(outcome.seq, source, &payload) {
-            self.world.revert_last(mode, &applied);
+            self.world.revert_last(applied);
             return Err(ApplyError::Journal(e));
         }
+        self.journal.hold(applied);
         Ok(outcome)
     }
 
@@ -154,6 +198,7 @@ impl Ctx<'_> {
                 format!("journal write failed, edit not applied: {msg}"),
                 None,
             ),
+            ApplyError::JournalFailed(reason) => journal_failed(&reason),
         })
     }
 
@@ -206,6 +251,25 @@ pub enum ApplyError {
     Edit(EditError),
     /// The journal could not record it (the world was restored).
     Journal(String),
+    /// The journal failed earlier and refuses every edit (nothing was applied).
+    JournalFailed(String),
+}
+
+/// How to get a failed journal going again, as replies and the log say it.
+pub const JOURNAL_RECOVERY: &str =
+    "restart voxeld: start-up reopens the journal and recovers every acknowledged edit from it";
+
+/// The error for an edit refused because the journal failed (`reason`: what failed).
+pub fn journal_failed(reason: &str) -> RpcError {
+    RpcError::server(
+        codes::JOURNAL,
+        format!(
+            "the journal failed ({reason}); edits are refused and reads still work until the server is restarted"
+        ),
+        Some(serde_json::json!({
+            "journal": "failed", "error": reason, "recovery": JOURNAL_RECOVERY,
+        })),
+    )
 }
 
 /// Maps a world refusal to a JSON-RPC error; `field` is the parameter to blame for bad values.
