@@ -8,15 +8,15 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use systems::VoxelWorld;
 use voxeld::config::{Config, FsyncPolicy};
 use voxeld::journal::reader::scan_bytes;
-use voxeld::journal::{FaultyStorage, MemStorage, scan};
+use voxeld::journal::{FaultyStorage, FileStorage, JournalStorage, MemStorage, scan};
 use voxeld::methods::{self, Ctx, Reply, ServerFacts};
 use voxeld::persist::{Persistence, replay_records};
 use voxeld::rpc::Params;
@@ -857,4 +857,182 @@ fn a_loaded_project_survives_kill_9_and_replays_to_the_same_hash() {
     assert!(out.status.success(), "{out:?}");
     let replayed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(replayed["world_hash"], after.0.as_str());
+}
+
+/// The journal storage of an in-process server, shared with the test so it can plan faults
+/// while the server runs: a file, wrapped in `FaultyStorage`.
+#[derive(Clone)]
+struct SharedStorage(Arc<Mutex<FaultyStorage<FileStorage>>>);
+
+impl SharedStorage {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FaultyStorage<FileStorage>> {
+        self.0.lock().unwrap()
+    }
+}
+
+impl JournalStorage for SharedStorage {
+    fn len(&self) -> std::io::Result<u64> {
+        self.lock().len()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.lock().read_at(offset, buf)
+    }
+    fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        self.lock().read_all()
+    }
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.lock().append(bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.lock().sync()
+    }
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        self.lock().truncate(len)
+    }
+}
+
+fn in_process_config(dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.socket.path = dir.join("voxeld.sock");
+    config.data_dir = dir.join("data");
+    config.journal.fsync = FsyncPolicy::Always;
+    config.journal.snapshot.every_records = 0;
+    config.journal.snapshot.on_shutdown = false;
+    config.scripts.workers = 1;
+    config
+}
+
+impl Client {
+    /// Sends one raw line and reads one reply line.
+    fn line(&mut self, line: &str) -> Value {
+        self.writer.write_all(line.as_bytes()).unwrap();
+        self.writer.write_all(b"\n").unwrap();
+        let mut reply = String::new();
+        self.reader.read_line(&mut reply).unwrap();
+        serde_json::from_str(&reply).unwrap()
+    }
+}
+
+fn journal_error(reply: &Value) -> &Value {
+    let error = &reply["error"];
+    assert_eq!(error["code"], codes::JOURNAL, "{reply}");
+    error
+}
+
+/// Regression (#12): under `fsync: Always` the real server answered the edits of a group whose
+/// fsync failed as successes. Now no reply of that group acknowledges anything: its edits are
+/// taken back, their replies and those of the reads that saw them are withdrawn with the journal
+/// error, the script and the save asked for on that world never start; later edits are refused,
+/// reads work, `get_status` says so, and a restart recovers exactly what was acknowledged.
+#[test]
+fn the_real_server_never_acknowledges_an_edit_whose_group_fsync_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = in_process_config(dir.path());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let storage = SharedStorage(Arc::new(Mutex::new(FaultyStorage::new(
+        FileStorage::open(config.journal_path()).unwrap(),
+    ))));
+    let server = voxeld::server::spawn_with_storage(config.clone(), storage.clone()).unwrap();
+    let mut c = Client::connect(&server.socket);
+    add_all(&mut c, 0..10);
+    // The success path of a held batch: the script asked for after an edit starts after the
+    // group sync and commits in a later group.
+    let ok = c.line(
+        r#"[{"jsonrpc":"2.0","method":"goxel.add_voxel","params":[30,0,0,1,1,1,255],"id":"a"},
+            {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"goxel.addVoxel(31,0,0,[2,2,2,255]); 7"},"id":"b"}]"#
+            .replace('\n', "")
+            .as_str(),
+    );
+    assert!(
+        ok[0].get("result").is_some() && ok[1]["result"]["success"] == true,
+        "{ok}"
+    );
+    assert_eq!(c.voxel((31, 0, 0)), Some([2, 2, 2, 255]));
+    let acknowledged = c.status();
+    assert_eq!(acknowledged.1, 12);
+
+    let next_sync = storage.lock().sync_count();
+    storage.lock().fail_sync_at(next_sync);
+    let ((x, y, z), color) = edit(10);
+    let batch = json!([
+        {"jsonrpc": "2.0", "method": "goxel.get_voxel", "params": {"x": x, "y": y, "z": z}, "id": 1},
+        {"jsonrpc": "2.0", "method": "goxel.add_voxel", "params": {"x": x, "y": y, "z": z, "color": color}, "id": 2},
+        {"jsonrpc": "2.0", "method": "goxel.get_voxel", "params": {"x": x, "y": y, "z": z}, "id": 3},
+        {"jsonrpc": "2.0", "method": "goxel.execute_script", "params": {"script": "goxel.getVoxel(0,0,0); 1"}, "id": 4},
+        {"jsonrpc": "2.0", "method": "goxel.save_project", "params": {"path": "after.gox"}, "id": 5},
+        {"jsonrpc": "2.0", "method": "goxel.get_status", "id": 6},
+        {"jsonrpc": "2.0", "method": "goxel.add_voxel", "params": {"x": "nope"}, "id": 7},
+    ]);
+    let replies = c.line(&batch.to_string());
+    let replies = replies.as_array().unwrap();
+    let by_id = |id: i64| replies.iter().find(|r| r["id"] == id).unwrap();
+    // The read before the group's first edit saw the synced world: its answer stands.
+    assert_eq!(by_id(1)["result"]["exists"], false, "{replies:?}");
+    for id in 2..=6 {
+        let error = journal_error(by_id(id));
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("injected sync failure"),
+            "{error}"
+        );
+        assert_eq!(error["data"]["seq"], acknowledged.1, "{error}");
+    }
+    assert_eq!(by_id(2)["error"]["data"]["withdrawn"], true);
+    // An error stays what it was: it changed nothing.
+    assert_eq!(by_id(7)["error"]["code"], codes::INVALID_PARAMS);
+    assert!(
+        !config.data_dir.join("after.gox").exists(),
+        "the held save never ran"
+    );
+
+    // The world is the acknowledged one; edits are refused, reads answered.
+    assert_eq!(c.status(), acknowledged);
+    assert_eq!(c.voxel((x, y, z)), None);
+    assert_edits_present(&mut c, 0..10);
+    let refused = add(&mut c, 11).unwrap();
+    let error = journal_error(&refused);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("journal failed"),
+        "{error}"
+    );
+    assert!(
+        error["data"]["recovery"]
+            .as_str()
+            .unwrap()
+            .contains("restart")
+    );
+    let script = c
+        .try_call(
+            "goxel.execute_script",
+            json!({"script": "goxel.addVoxel(40,0,0,[1,1,1,255])"}),
+        )
+        .unwrap();
+    journal_error(&script);
+    journal_error(&c.try_call("goxel.undo", json!({})).unwrap());
+    let status = c.result("goxel.get_status", json!({}));
+    assert_eq!(status["journal"]["state"], "failed", "{status}");
+    assert_eq!(status["read_only"], true);
+    assert_eq!(c.status(), acknowledged);
+
+    // Stopping a failed journal writes nothing (no sync, no snapshot here), so the file is what
+    // a kill -9 would leave; the restart recovers exactly what was acknowledged.
+    let journal = std::fs::read(config.journal_path()).unwrap();
+    drop(c);
+    server.stop().unwrap();
+    assert_eq!(std::fs::read(config.journal_path()).unwrap(), journal);
+    let server = voxeld::server::spawn(config.clone()).unwrap();
+    let mut c = Client::connect(&server.socket);
+    assert_eq!(c.status(), acknowledged);
+    assert_eq!(
+        c.result("goxel.get_status", json!({}))["journal"]["state"],
+        "ok"
+    );
+    add_all(&mut c, 10..12);
+    assert_edits_present(&mut c, 0..12);
+    server.stop().unwrap();
 }
