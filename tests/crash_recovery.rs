@@ -1036,3 +1036,48 @@ fn the_real_server_never_acknowledges_an_edit_whose_group_fsync_failed() {
     assert_edits_present(&mut c, 0..12);
     server.stop().unwrap();
 }
+
+/// #12 item 6: the undo history is kept in memory only, so after a restart (clean or `kill -9`)
+/// there is nothing to undo, and the reply says so plainly; the world itself is recovered, and
+/// steps made after the restart undo as usual.
+#[test]
+fn after_a_restart_undo_says_plainly_that_the_history_starts_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "Always", 0, true);
+    let server = Server::start(dir.path(), &config);
+    let mut c = server.client();
+    add_all(&mut c, 0..3);
+    c.result("goxel.undo", json!({}));
+    let before = c.status();
+    server.terminate();
+    for restart in ["SIGTERM", "kill -9"] {
+        let server = Server::start(dir.path(), &config);
+        let mut c = server.client();
+        assert_eq!(c.status(), before, "{restart}");
+        for method in ["goxel.undo", "goxel.redo"] {
+            let reply = c.try_call(method, json!({})).unwrap();
+            let error = &reply["error"];
+            assert_eq!(error["code"], codes::EDIT_REFUSED, "{restart}: {reply}");
+            let message = error["message"].as_str().unwrap();
+            assert!(message.starts_with("nothing to"), "{message}");
+            assert!(message.contains("a restart empties it"), "{message}");
+            assert_eq!(error["data"]["started_seq"], before.1, "{reply}");
+        }
+        assert_eq!(
+            c.status(),
+            before,
+            "{restart}: a refused undo changes nothing"
+        );
+        if restart == "SIGTERM" {
+            server.kill9();
+        } else {
+            add_all(&mut c, 3..4);
+            c.result("goxel.undo", json!({}));
+            assert_eq!(
+                c.status().0,
+                before.0,
+                "a step made after the restart undoes"
+            );
+        }
+    }
+}

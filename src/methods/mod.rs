@@ -91,6 +91,9 @@ pub struct ServerFacts<'a> {
     pub requests: u64,
     /// The script pool, asked for its statistics only by the status methods.
     pub scripts: Option<&'a ScriptPool<WorldHost>>,
+    /// The world's `seq` when the server started (recovered from the journal): the undo
+    /// history holds only steps made after it.
+    pub started_seq: u64,
 }
 
 /// What a method works with.
@@ -191,15 +194,8 @@ impl Ctx<'_> {
 
     /// Applies a buffer and maps refusals to JSON-RPC errors, naming `field` for bad values.
     pub fn edit(&mut self, buffer: CommandBuffer, field: &str) -> Result<BufferOutcome, RpcError> {
-        self.apply_recorded(buffer).map_err(|e| match e {
-            ApplyError::Edit(e) => edit_error(e, field),
-            ApplyError::Journal(msg) => RpcError::server(
-                codes::JOURNAL,
-                format!("journal write failed, edit not applied: {msg}"),
-                None,
-            ),
-            ApplyError::JournalFailed(reason) => journal_failed(&reason),
-        })
+        self.apply_recorded(buffer)
+            .map_err(|e| apply_error(e, field))
     }
 
     /// The active layer.
@@ -253,6 +249,19 @@ pub enum ApplyError {
     Journal(String),
     /// The journal failed earlier and refuses every edit (nothing was applied).
     JournalFailed(String),
+}
+
+/// Maps a refusal of [`Ctx::apply_recorded`] to a JSON-RPC error, naming `field` for bad values.
+pub fn apply_error(e: ApplyError, field: &str) -> RpcError {
+    match e {
+        ApplyError::Edit(e) => edit_error(e, field),
+        ApplyError::Journal(msg) => RpcError::server(
+            codes::JOURNAL,
+            format!("journal write failed, edit not applied: {msg}"),
+            None,
+        ),
+        ApplyError::JournalFailed(reason) => journal_failed(&reason),
+    }
 }
 
 /// How to get a failed journal going again, as replies and the log say it.

@@ -197,6 +197,8 @@ struct Server<S: JournalStorage = FileStorage> {
     jobs_done: (flume::Sender<JobDone>, flume::Receiver<JobDone>),
     /// Background jobs running (or held, waiting for the group sync).
     jobs_running: usize,
+    /// The world's `seq` after recovery (the undo history holds only later steps).
+    started_seq: u64,
     /// `Always`: replies of this iteration that wait for its group sync.
     held: Vec<HeldReplies>,
     /// `Always`: parts of pending batches, `(batch, slot)`, that wait for this group sync.
@@ -238,6 +240,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         } else {
             None
         };
+        let started_seq = world.seq();
         let mut listener = UnixListener::from_std(std_listener);
         let poll = Poll::new()?;
         poll.registry()
@@ -291,6 +294,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             blocked: Default::default(),
             pool: Some(pool),
             done,
+            started_seq,
             held: Vec::new(),
             held_parts: Vec::new(),
             held_work: Vec::new(),
@@ -640,6 +644,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 connections: self.connections.len() + 1,
                 requests: self.requests,
                 scripts: self.pool.as_ref(),
+                started_seq: self.started_seq,
             },
             files: &self.files,
         }
