@@ -13,7 +13,7 @@
 //!
 //! Under `fsync: Always` the replies queued after the iteration's first edit are held until the
 //! group sync succeeds, and the scripts and jobs asked for on the unsynced world start only
-//! then; if it fails, the edits are taken back and those replies are withdrawn ([`held`]).
+//! then; if it fails, the edits are taken back and those replies are withdrawn (`held.rs`).
 
 mod connection;
 mod held;
