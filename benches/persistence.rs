@@ -17,6 +17,7 @@ use systems::{Color, CommandBuffer, Edit, Source, VoxelWorld};
 use voxeld::config::{Config, FsyncPolicy};
 use voxeld::journal::reader::scan_bytes;
 use voxeld::journal::{self, JournalWriter, MemStorage, Record, RecordKind, Scan};
+use voxeld::methods::simulation::SimClock;
 use voxeld::methods::{self, Ctx, NoJournal, Recorder, ServerFacts};
 use voxeld::persist::{Persistence, replay_records};
 use voxeld::rpc::Params;
@@ -46,9 +47,15 @@ impl MemRecorder {
 }
 
 impl Recorder for MemRecorder {
-    fn record(&mut self, seq: u64, _source: Source, payload: &[u8]) -> Result<(), String> {
+    fn record(
+        &mut self,
+        kind: RecordKind,
+        seq: u64,
+        _source: Source,
+        payload: &[u8],
+    ) -> Result<(), String> {
         let record = Record {
-            kind: RecordKind::Buffer,
+            kind,
             seq,
             source: journal::Source::Rpc,
             payload,
@@ -62,13 +69,18 @@ fn fresh_world() -> VoxelWorld {
     VoxelWorld::new(world_settings(&Config::default()))
 }
 
-fn ctx<'a>(world: &'a mut VoxelWorld, journal: &'a mut dyn Recorder) -> Ctx<'a> {
+fn ctx<'a>(
+    world: &'a mut VoxelWorld,
+    journal: &'a mut dyn Recorder,
+    clock: &'a mut SimClock,
+) -> Ctx<'a> {
     Ctx {
         world,
         journal,
         started: Instant::now(),
         facts: ServerFacts::default(),
         files: voxeld::files::FileAccess::defaults(),
+        clock,
     }
 }
 
@@ -77,7 +89,8 @@ fn ctx<'a>(world: &'a mut VoxelWorld, journal: &'a mut dyn Recorder) -> Ctx<'a> 
 fn many_edits_journal() -> Scan {
     let mut world = fresh_world();
     let mut recorder = MemRecorder::new();
-    let mut ctx = ctx(&mut world, &mut recorder);
+    let mut clock = SimClock::new(&Config::default());
+    let mut ctx = ctx(&mut world, &mut recorder, &mut clock);
     for b in 0..BUFFERS {
         let mut buffer = CommandBuffer::new(Source::Rpc);
         for j in 0..EDITS_PER_BUFFER {
@@ -110,7 +123,8 @@ fn add_voxel(ctx: &mut Ctx<'_>, params: &RawValue) {
 fn single_edits_journal() -> Vec<u8> {
     let mut world = fresh_world();
     let mut recorder = MemRecorder::new();
-    let mut ctx = ctx(&mut world, &mut recorder);
+    let mut clock = SimClock::new(&Config::default());
+    let mut ctx = ctx(&mut world, &mut recorder, &mut clock);
     for i in 0..SINGLE_EDITS {
         add_voxel(&mut ctx, &add_params(i));
     }
@@ -180,7 +194,8 @@ fn journalling_overhead(c: &mut Criterion) {
     let mut i = 0;
     group.bench_function("no_journal", |b| {
         b.iter(|| {
-            let mut ctx = ctx(&mut world, &mut no_journal);
+            let mut clock = SimClock::new(&Config::default());
+            let mut ctx = ctx(&mut world, &mut no_journal, &mut clock);
             add_voxel(&mut ctx, &params[i % POSITIONS]);
             i += 1;
         })
@@ -199,7 +214,8 @@ fn journalling_overhead(c: &mut Criterion) {
     let mut i = 0;
     group.bench_function("persistence_tempfile_every_sec", |b| {
         b.iter(|| {
-            let mut ctx = ctx(&mut world, &mut persistence);
+            let mut clock = SimClock::new(&Config::default());
+            let mut ctx = ctx(&mut world, &mut persistence, &mut clock);
             add_voxel(&mut ctx, &params[i % POSITIONS]);
             i += 1;
             // What the world loop does after each iteration: the late sync of `EverySec`.

@@ -12,6 +12,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::methods::simulation::{SimClock, change_rules};
 use crate::methods::{self, Ctx, NoJournal, Reply, ServerFacts, scripts};
 use crate::rpc::{Dispatch, Request, RpcError, handle_line};
 use crate::script_host::WorldHost;
@@ -28,6 +29,8 @@ struct BatchRunner<'c> {
     started: std::time::Instant,
     next_ticket: u64,
     files: crate::files::FileAccess,
+    /// Never ticks on its own in batch mode: `goxel.step` is a request like any other.
+    clock: SimClock,
 }
 
 impl Dispatch for BatchRunner<'_> {
@@ -40,6 +43,7 @@ impl Dispatch for BatchRunner<'_> {
             started: self.started,
             facts: ServerFacts::default(),
             files: &self.files,
+            clock: &mut self.clock,
         };
         match methods::call(&mut ctx, &request.method, &request.params)? {
             Reply::Value(v) => Ok(v),
@@ -84,8 +88,10 @@ pub fn run(file: &Path, config: &Config, out: &mut dyn Write) -> anyhow::Result<
         done_tx,
         Arc::new(|| {}),
     );
+    let mut world = VoxelWorld::new(world_settings(config));
+    change_rules(&mut world, &mut NoJournal, config.rule_set()).map_err(anyhow::Error::msg)?;
     let mut runner = BatchRunner {
-        world: VoxelWorld::new(world_settings(config)),
+        world,
         journal: NoJournal,
         config,
         pool,
@@ -93,6 +99,7 @@ pub fn run(file: &Path, config: &Config, out: &mut dyn Write) -> anyhow::Result<
         started: std::time::Instant::now(),
         next_ticket: 0,
         files: crate::files::FileAccess::new(config),
+        clock: SimClock::new(config),
     };
     let mut reply = Vec::new();
     let bar = crate::worldfile::progress(text.split(|&b| b == b'\n').count() as u64, "requests");

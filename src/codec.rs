@@ -9,11 +9,20 @@
 //! Chunk: `present: u8`, then run-length voxels x-fastest: `runs: u32`, each run a
 //! `len: u16` (1..=4096) and a colour.
 //! World: `b"VXW1"`, `seq: u64`, `active: u32`, `reserved: u32` (written as the lowest free layer id, ignored on read), `layers: u32`, each layer
-//! `id: u32`, `name`, `visible: u8`, `order: i32`, `chunks: u32`, each chunk `pos` + chunk.
+//! `id: u32`, `name`, `visible: u8`, `order: i32`, `chunks: u32`, each chunk `pos` + chunk;
+//! then, only when the world has ticked or has rules, the simulation: `b"SIM1"`, `tick: u64`,
+//! rule set.
+//!
+//! Step record payload: `ticks: u64` (an empty payload is one tick). Meta record payload: a
+//! 4-byte tag, then its body; `b"SIM1"` + rule set is a rule change (other tags are skipped).
+//! Rule set: `seed: u64`, `bounds: box`, `rules: u32`, each rule `layer: u8 (0/1) [+ u32]`, `region: u8 (0/1)
+//! [+ box]`, `kind: u8` and its fields (see [`encode_rules`]); a matcher is `u8` 0 (any) or 1
+//! + `count: u32` + colours; a timing is `u8` 0 + `per_2_32: u64` (chance) or 1 + `ticks: u32`.
 
 use std::sync::Arc;
 
 use glam::IVec3;
+use systems::simulation::{Matcher, Neighbourhood, Rule, RuleKind, RuleSet, Timing};
 use systems::{
     CHUNK_VOLUME, ChunkData, Color, CommandBuffer, Edit, HistoryMode, LayerId, Shape, Source,
     VoxelBox, WorldSnapshot,
@@ -82,6 +91,9 @@ impl W<'_> {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn i32(&mut self, v: i32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
     fn pos(&mut self, p: IVec3) {
@@ -455,6 +467,287 @@ pub struct WorldImage {
     pub seq: u64,
     /// A buffer that rebuilds the world's layers and chunks onto a fresh world.
     pub restore: CommandBuffer,
+    /// The simulation's tick counter and rules, when the world had ticked or had rules.
+    pub simulation: Option<(u64, RuleSet)>,
+}
+
+/// The tag of a rule-change Meta record, and of the simulation part of a world image.
+pub const RULES_TAG: [u8; 4] = *b"SIM1";
+
+/// The payload of a Step record for a run of `ticks` ticks.
+pub fn encode_steps(ticks: u64) -> [u8; 8] {
+    ticks.to_le_bytes()
+}
+
+/// The ticks of a Step record's payload.
+pub fn decode_steps(bytes: &[u8]) -> Result<u64, DecodeError> {
+    match bytes.len() {
+        0 => Ok(1),
+        8 => Ok(u64::from_le_bytes(bytes.try_into().expect("8 bytes"))),
+        n => Err(DecodeError::Invalid {
+            what: "step payload length",
+            value: n as u32,
+            at: 0,
+        }),
+    }
+}
+
+/// What a Meta record says.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Meta {
+    /// From this record on, these rules are in force.
+    Rules(RuleSet),
+    /// A tag this version does not know (replay skips it).
+    Unknown,
+}
+
+/// The payload of a rule-change Meta record.
+pub fn encode_rules_record(rules: &RuleSet) -> Vec<u8> {
+    let mut out = RULES_TAG.to_vec();
+    encode_rules(rules, &mut out);
+    out
+}
+
+/// Decodes a Meta record's payload.
+pub fn decode_meta(bytes: &[u8]) -> Result<Meta, DecodeError> {
+    if bytes.len() < 4 || bytes[..4] != RULES_TAG {
+        return Ok(Meta::Unknown);
+    }
+    let mut r = R { bytes, at: 4 };
+    let rules = r.rules()?;
+    r.end()?;
+    Ok(Meta::Rules(rules))
+}
+
+/// Appends the encoding of a rule set (kinds: 0 Fall `matcher, slide: u8`; 1 Flow `matcher,
+/// spread: u32`; 2 Life `alive, colour, birth: u32, survive: u32, neighbourhood: u8` (0 Moore,
+/// 1 von Neumann); 3 Decay `matcher, into, timing`; 4 Grow `matcher, into, onto: u8 (0/1) [+
+/// matcher], neighbourhood: u8, timing`).
+pub fn encode_rules(rules: &RuleSet, out: &mut Vec<u8>) {
+    let mut w = W(out);
+    w.u64(rules.seed);
+    w.region(&rules.bounds);
+    w.u32(rules.rules.len() as u32);
+    for rule in &rules.rules {
+        w.rule(rule);
+    }
+}
+
+impl W<'_> {
+    fn matcher(&mut self, m: &Matcher) {
+        match m {
+            Matcher::Any => self.u8(0),
+            Matcher::Colors(v) => {
+                self.u8(1);
+                self.u32(v.len() as u32);
+                for &c in v.iter() {
+                    self.color(c);
+                }
+            }
+        }
+    }
+    fn neighbourhood(&mut self, n: Neighbourhood) {
+        self.u8(match n {
+            Neighbourhood::Moore => 0,
+            Neighbourhood::VonNeumann => 1,
+        });
+    }
+    fn timing(&mut self, t: Timing) {
+        match t {
+            Timing::Chance { per_2_32 } => {
+                self.u8(0);
+                self.u64(per_2_32);
+            }
+            Timing::Every { ticks } => {
+                self.u8(1);
+                self.u32(ticks);
+            }
+        }
+    }
+    fn rule(&mut self, rule: &Rule) {
+        match rule.layer {
+            Some(l) => {
+                self.u8(1);
+                self.u32(l.0);
+            }
+            None => self.u8(0),
+        }
+        match &rule.region {
+            Some(b) => {
+                self.u8(1);
+                self.region(b);
+            }
+            None => self.u8(0),
+        }
+        match &rule.kind {
+            RuleKind::Fall { matches, slide } => {
+                self.u8(0);
+                self.matcher(matches);
+                self.u8(*slide as u8);
+            }
+            RuleKind::Flow { matches, spread } => {
+                self.u8(1);
+                self.matcher(matches);
+                self.u32(*spread);
+            }
+            RuleKind::Life {
+                alive,
+                color,
+                birth,
+                survive,
+                neighbourhood,
+            } => {
+                self.u8(2);
+                self.matcher(alive);
+                self.color(*color);
+                self.u32(*birth);
+                self.u32(*survive);
+                self.neighbourhood(*neighbourhood);
+            }
+            RuleKind::Decay {
+                matches,
+                into,
+                timing,
+            } => {
+                self.u8(3);
+                self.matcher(matches);
+                self.color(*into);
+                self.timing(*timing);
+            }
+            RuleKind::Grow {
+                matches,
+                into,
+                onto,
+                neighbourhood,
+                timing,
+            } => {
+                self.u8(4);
+                self.matcher(matches);
+                self.color(*into);
+                match onto {
+                    Some(m) => {
+                        self.u8(1);
+                        self.matcher(m);
+                    }
+                    None => self.u8(0),
+                }
+                self.neighbourhood(*neighbourhood);
+                self.timing(*timing);
+            }
+        }
+    }
+}
+
+impl R<'_> {
+    fn end(&self) -> Result<(), DecodeError> {
+        if self.at != self.bytes.len() {
+            return Err(DecodeError::Invalid {
+                what: "trailing bytes",
+                value: (self.bytes.len() - self.at) as u32,
+                at: self.at,
+            });
+        }
+        Ok(())
+    }
+    fn invalid<T>(&self, what: &'static str, value: u32, at: usize) -> Result<T, DecodeError> {
+        Err(DecodeError::Invalid { what, value, at })
+    }
+    fn matcher(&mut self) -> Result<Matcher, DecodeError> {
+        let at = self.at;
+        match self.u8()? {
+            0 => Ok(Matcher::Any),
+            1 => {
+                let n = self.u32()? as usize;
+                let mut v = Vec::with_capacity(n.min(self.bytes.len() / 4));
+                for _ in 0..n {
+                    v.push(self.color()?);
+                }
+                Ok(Matcher::colors(v))
+            }
+            v => self.invalid("matcher", v as u32, at),
+        }
+    }
+    fn neighbourhood(&mut self) -> Result<Neighbourhood, DecodeError> {
+        let at = self.at;
+        match self.u8()? {
+            0 => Ok(Neighbourhood::Moore),
+            1 => Ok(Neighbourhood::VonNeumann),
+            v => self.invalid("neighbourhood", v as u32, at),
+        }
+    }
+    fn timing(&mut self) -> Result<Timing, DecodeError> {
+        let at = self.at;
+        match self.u8()? {
+            0 => Ok(Timing::Chance {
+                per_2_32: self.u64()?,
+            }),
+            1 => Ok(Timing::Every { ticks: self.u32()? }),
+            v => self.invalid("timing", v as u32, at),
+        }
+    }
+    fn rules(&mut self) -> Result<RuleSet, DecodeError> {
+        let seed = self.u64()?;
+        let bounds = self.region()?;
+        let n = self.u32()? as usize;
+        let mut rules = Vec::with_capacity(n.min(self.bytes.len()));
+        for _ in 0..n {
+            let layer = if self.bool()? {
+                Some(LayerId(self.u32()?))
+            } else {
+                None
+            };
+            let region = if self.bool()? {
+                Some(self.region()?)
+            } else {
+                None
+            };
+            let at = self.at;
+            let kind = match self.u8()? {
+                0 => RuleKind::Fall {
+                    matches: self.matcher()?,
+                    slide: self.bool()?,
+                },
+                1 => RuleKind::Flow {
+                    matches: self.matcher()?,
+                    spread: self.u32()?,
+                },
+                2 => RuleKind::Life {
+                    alive: self.matcher()?,
+                    color: self.color()?,
+                    birth: self.u32()?,
+                    survive: self.u32()?,
+                    neighbourhood: self.neighbourhood()?,
+                },
+                3 => RuleKind::Decay {
+                    matches: self.matcher()?,
+                    into: self.color()?,
+                    timing: self.timing()?,
+                },
+                4 => RuleKind::Grow {
+                    matches: self.matcher()?,
+                    into: self.color()?,
+                    onto: if self.bool()? {
+                        Some(self.matcher()?)
+                    } else {
+                        None
+                    },
+                    neighbourhood: self.neighbourhood()?,
+                    timing: self.timing()?,
+                },
+                v => return self.invalid("rule kind", v as u32, at),
+            };
+            rules.push(Rule {
+                layer,
+                region,
+                kind,
+            });
+        }
+        Ok(RuleSet {
+            seed,
+            bounds,
+            rules,
+        })
+    }
 }
 
 /// Encodes a whole snapshot (for snapshot files and `replay --out`).
@@ -477,6 +770,11 @@ pub fn encode_world(s: &WorldSnapshot, out: &mut Vec<u8>) {
             w.pos(pos);
             w.chunk(Some(data));
         }
+    }
+    if s.tick > 0 || !s.rules.is_empty() {
+        out.extend_from_slice(&RULES_TAG);
+        out.extend_from_slice(&s.tick.to_le_bytes());
+        encode_rules(&s.rules, out);
     }
 }
 
@@ -533,7 +831,18 @@ pub fn decode_world(bytes: &[u8]) -> Result<WorldImage, DecodeError> {
     if !has_default {
         restore.edits.push(Edit::DeleteLayer(LayerId(1)));
     }
-    Ok(WorldImage { seq, restore })
+    let simulation = if r.bytes.len() - r.at >= 4 && r.bytes[r.at..r.at + 4] == RULES_TAG {
+        r.at += 4;
+        let tick = r.u64()?;
+        Some((tick, r.rules()?))
+    } else {
+        None
+    };
+    Ok(WorldImage {
+        seq,
+        restore,
+        simulation,
+    })
 }
 
 #[cfg(test)]
@@ -655,5 +964,78 @@ mod tests {
         fresh.set_seq(image.seq);
         assert_eq!(fresh.snapshot().hash(), s.hash());
         assert_eq!(image.seq, s.seq);
+        assert!(
+            image.simulation.is_none(),
+            "a world that never ticked has no simulation part"
+        );
+    }
+
+    fn sample_rules() -> RuleSet {
+        let m = Matcher::colors([Color::rgb(1, 2, 3), Color::rgba(4, 5, 6, 7)]);
+        RuleSet {
+            seed: 0xDEAD_BEEF,
+            bounds: VoxelBox::from_corners(IVec3::splat(-100), IVec3::new(1, 2, 3)),
+            rules: vec![
+                Rule::new(RuleKind::Fall {
+                    matches: m.clone(),
+                    slide: true,
+                }),
+                Rule {
+                    layer: Some(LayerId(3)),
+                    region: Some(VoxelBox::from_corners(
+                        IVec3::splat(-4),
+                        IVec3::new(5, 6, 7),
+                    )),
+                    kind: RuleKind::Flow {
+                        matches: Matcher::Any,
+                        spread: 9,
+                    },
+                },
+                Rule::new(RuleKind::Life {
+                    alive: m.clone(),
+                    color: Color::rgb(9, 9, 9),
+                    birth: 1 << 3,
+                    survive: 0b110,
+                    neighbourhood: Neighbourhood::VonNeumann,
+                }),
+                Rule::new(RuleKind::Decay {
+                    matches: m.clone(),
+                    into: Color::EMPTY,
+                    timing: Timing::chance(0.25),
+                }),
+                Rule::new(RuleKind::Grow {
+                    matches: m.clone(),
+                    into: Color::rgb(1, 1, 1),
+                    onto: Some(m),
+                    neighbourhood: Neighbourhood::Moore,
+                    timing: Timing::Every { ticks: 12 },
+                }),
+            ],
+        }
+    }
+
+    #[test]
+    fn rule_records_and_steps_round_trip_exactly() {
+        let rules = sample_rules();
+        let bytes = encode_rules_record(&rules);
+        assert_eq!(decode_meta(&bytes).unwrap(), Meta::Rules(rules));
+        for cut in 4..bytes.len() {
+            assert!(decode_meta(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        assert_eq!(decode_meta(b"XYZW1234").unwrap(), Meta::Unknown);
+        assert_eq!(decode_steps(&encode_steps(42)).unwrap(), 42);
+        assert_eq!(decode_steps(&[]).unwrap(), 1);
+        assert!(decode_steps(&[1, 2]).is_err());
+    }
+
+    #[test]
+    fn a_world_image_carries_tick_and_rules() {
+        let mut w = VoxelWorld::new(WorldSettings::default());
+        w.set_rules(sample_rules());
+        w.step(3);
+        let mut bytes = Vec::new();
+        encode_world(&w.snapshot(), &mut bytes);
+        let image = decode_world(&bytes).unwrap();
+        assert_eq!(image.simulation, Some((3, sample_rules())));
     }
 }

@@ -12,10 +12,17 @@
 //! assert!(err.to_string().contains("unknown field 'wrkers' in scripts"), "{err}");
 //! ```
 
+mod simulation;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use simulation::{
+    ColorMatch, ColorValue, NeighbourhoodConfig, RegionConfig, RuleConfig, SimulationConfig,
+    SimulationFile, rule_set, validate_rules,
+};
 
 /// The whole server configuration; `Config::default()` is what runs with no file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -32,7 +39,8 @@ pub struct Config {
     pub journal: JournalConfig,
     /// Limits on the voxel world, so one request cannot exhaust memory.
     pub world: WorldConfig,
-    /// Simulation ticks per second; edits do not wait for ticks, only simulation rules do.
+    /// Simulation ticks per second while the simulation runs (0: only on `goxel.step`); edits
+    /// do not wait for ticks, only simulation rules do.
     pub tick_rate_hz: u32,
     /// Rules that change the world on each tick.
     pub simulation: SimulationConfig,
@@ -204,19 +212,6 @@ pub struct WorldConfig {
     pub undo_depth: usize,
 }
 
-/// Simulation settings.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SimulationConfig {
-    /// Rules applied each tick, in this order.
-    pub rules: Vec<SimulationRule>,
-}
-
-/// A simulation rule kind. None exist yet; rule kinds (falling sand, fluids, cellular automata,
-/// decay) are added here as variants, each with its own parameters.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub enum SimulationRule {}
-
 impl Default for SocketConfig {
     fn default() -> Self {
         Self {
@@ -351,25 +346,44 @@ impl Config {
         Self::parse(&text, path)
     }
 
-    /// Parses and validates RON text; `path` is only used in error messages.
+    /// Parses and validates RON text; `path` is used in error messages, and its directory to
+    /// find a `simulation.file`.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config =
-            ron::Options::default()
-                .from_str(text)
-                .map_err(|e| ConfigError::Parse {
-                    path: path.to_path_buf(),
-                    line: e.span.start.line,
-                    column: e.span.start.col,
-                    message: describe(&e.code, text, e.span.start.line, e.span.start.col),
-                })?;
-        config.validate().map_err(|e| match e {
+        let mut config: Config = parse_ron(text, path)?;
+        let in_file = |e: ConfigError| match e {
             ConfigError::Invalid { field, reason, .. } => ConfigError::Invalid {
                 path: Some(path.to_path_buf()),
                 field,
                 reason,
             },
             other => other,
-        })?;
+        };
+        if let Some(file) = &config.simulation.file {
+            if !config.simulation.rules.is_empty() || config.simulation.seed != 0 {
+                return Err(in_file(ConfigError::Invalid {
+                    path: None,
+                    field: "simulation.file".into(),
+                    reason: "cannot be given with simulation.rules or simulation.seed".into(),
+                }));
+            }
+            let file = path.parent().unwrap_or(Path::new("")).join(file);
+            let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let rules: SimulationFile = parse_ron(&text, &file)?;
+            validate_rules(&rules.rules, "rules").map_err(|e| match e {
+                ConfigError::Invalid { field, reason, .. } => ConfigError::Invalid {
+                    path: Some(file.clone()),
+                    field,
+                    reason,
+                },
+                other => other,
+            })?;
+            config.simulation.seed = rules.seed;
+            config.simulation.rules = rules.rules;
+        }
+        config.validate().map_err(in_file)?;
         Ok(config)
     }
 
@@ -467,11 +481,24 @@ impl Config {
             "must be ≥ 1",
         )?;
         check(
-            (1..=1000).contains(&self.tick_rate_hz),
+            self.tick_rate_hz <= 1000,
             "tick_rate_hz",
-            "must be in 1..=1000",
+            "must be in 0..=1000",
         )?;
+        validate_rules(&self.simulation.rules, "simulation.rules")?;
         Ok(())
+    }
+
+    /// The simulation's rule set, walled in by the world bounds.
+    pub fn rule_set(&self) -> systems::simulation::RuleSet {
+        let w = &self.world;
+        systems::simulation::RuleSet {
+            bounds: systems::VoxelBox::from_corners(
+                glam::IVec3::new(w.bounds_min.0, w.bounds_min.1, w.bounds_min.2),
+                glam::IVec3::new(w.bounds_max.0, w.bounds_max.1, w.bounds_max.2),
+            ),
+            ..self.simulation.rule_set()
+        }
     }
 
     /// The journal file: `journal.path` resolved against `data_dir`.
@@ -483,6 +510,18 @@ impl Config {
     pub fn snapshot_path(&self) -> PathBuf {
         self.data_dir.join(&self.journal.snapshot.path)
     }
+}
+
+/// Parses RON text as `T`, errors naming `path`, line, column and field.
+fn parse_ron<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, ConfigError> {
+    ron::Options::default()
+        .from_str(text)
+        .map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: e.span.start.line,
+            column: e.span.start.col,
+            message: describe(&e.code, text, e.span.start.line, e.span.start.col),
+        })
 }
 
 fn check(ok: bool, field: &str, reason: &str) -> Result<(), ConfigError> {
@@ -530,6 +569,8 @@ fn section_name(type_name: &str) -> &str {
         "SnapshotConfig" => "journal.snapshot",
         "WorldConfig" => "world",
         "SimulationConfig" => "simulation",
+        "SimulationFile" => "simulation file",
+        "RegionConfig" => "region",
         other => other,
     }
 }
@@ -633,8 +674,24 @@ mod tests {
                 "test.ron: scripts.default_timeout_ms must be ≤ scripts.max_timeout_ms",
             ),
             (
-                "(tick_rate_hz: 0)",
-                "test.ron: tick_rate_hz must be in 1..=1000",
+                "(tick_rate_hz: 1001)",
+                "test.ron: tick_rate_hz must be in 0..=1000",
+            ),
+            (
+                "(simulation: (rules: [Flow(matches: [\"#ffffff\"], spread: 0)]))",
+                "test.ron: simulation.rules[0].spread (Flow) must be in 1..=64",
+            ),
+            (
+                "(simulation: (rules: [Decay(matches: [\"any\"], chance: Some(0.5), every: Some(3))]))",
+                "test.ron: simulation.rules[0].chance (Decay) give exactly one of chance and every",
+            ),
+            (
+                "(simulation: (rules: [Life(alive: [\"any\"], birth: [3], survive: [])]))",
+                "test.ron: simulation.rules[0].color (Life) is required when alive names no colour",
+            ),
+            (
+                "(simulation: (rules: [Life(alive: [[1, 2, 3]], birth: [0], survive: [])]))",
+                "test.ron: simulation.rules[0].birth (Life) 0 is not in 1..=26 (the Moore neighbourhood)",
             ),
         ];
         for (text, expected) in cases {

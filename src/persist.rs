@@ -24,15 +24,15 @@ use std::thread::JoinHandle;
 use anyhow::{Context, bail};
 use glam::IVec3;
 use systems::apply::WorldLimits;
-use systems::{Applied, EditLimits, Source, VoxelBox, VoxelWorld, WorldSnapshot};
+use systems::{EditLimits, Source, VoxelBox, VoxelWorld, WorldSnapshot};
 
-use crate::codec::{decode_buffer, decode_world, encode_world};
+use crate::codec::{Meta, decode_buffer, decode_meta, decode_steps, decode_world, encode_world};
 use crate::config::{Config, FsyncPolicy};
 use crate::journal::{
     self, FileStorage, JournalStorage, JournalWriter, Record, RecordKind, Scan, SyncMode,
     read_snapshot, snapshot_file::write_snapshot_file,
 };
-use crate::methods::{JOURNAL_RECOVERY, JournalState, Recorder};
+use crate::methods::{Held, JOURNAL_RECOVERY, JournalState, Recorder};
 
 /// Buffers submitted per world update while replaying (one snapshot publication per group).
 const REPLAY_GROUP: usize = 4096;
@@ -45,9 +45,15 @@ pub struct Persistence<S: JournalStorage = FileStorage> {
     writer: JournalWriter<S>,
     /// The configured policy (for status and messages; the writer has its [`SyncMode`]).
     policy: FsyncPolicy,
-    /// `Always`: the buffers recorded since the last group sync, oldest first. Taken back if
-    /// the sync fails.
-    group: Vec<Applied>,
+    /// `Always`: the changes recorded since the last group sync, oldest first. Taken back if
+    /// the sync fails (as far as they can be: [`Held`]).
+    group: Vec<Held>,
+    /// A group sync done during the iteration ([`Recorder::sync_held`]) failed: the reason,
+    /// for [`Persistence::end_of_iteration`] to report.
+    group_failure: Option<String>,
+    /// Simulation ticks whose group sync failed are still in the world (a tick has no
+    /// inverse): the world holds changes the journal does not, so no snapshot is written.
+    diverged: bool,
     /// Whether the failure of the journal was logged (it is logged once).
     failure_logged: bool,
     snapshot_path: PathBuf,
@@ -147,6 +153,8 @@ impl<S: JournalStorage> Persistence<S> {
             writer,
             policy: config.journal.fsync,
             group: Vec::new(),
+            group_failure: None,
+            diverged: false,
             failure_logged: false,
             snapshot_path,
             every_records: config.journal.snapshot.every_records,
@@ -156,7 +164,7 @@ impl<S: JournalStorage> Persistence<S> {
         })
     }
 
-    /// How many buffers recorded in this iteration wait for their group sync (`Always`; 0
+    /// How many changes (buffers, steps, rule changes) recorded in this iteration wait for their group sync (`Always`; 0
     /// otherwise): while any does, replies written depend on them and must not be sent unless
     /// the sync succeeds.
     pub fn group_len(&self) -> usize {
@@ -166,35 +174,32 @@ impl<S: JournalStorage> Persistence<S> {
     /// Called once per world-loop iteration, before replies are written: the group sync of
     /// `Always`, the late sync of `EverySec`, and the snapshot policy.
     ///
-    /// `Err(reason)`: the group sync failed, and the buffers recorded in this iteration were
-    /// taken back out of `world` and of the journal file; the caller must answer their
-    /// requests (and every reply that saw them) with the journal error instead of their
-    /// results. The journal has failed and refuses edits from now on.
+    /// `Err(reason)`: the group sync failed, and the changes recorded in this iteration were
+    /// taken back out of `world` (as far as they can be: [`Held`]) and of the journal file;
+    /// the caller must answer their requests (and every reply that saw them) with the journal
+    /// error instead of their results. The journal has failed and refuses edits and ticks
+    /// from now on.
     pub fn end_of_iteration(&mut self, world: &mut VoxelWorld) -> Result<(), String> {
-        let mut outcome = Ok(());
+        let mut outcome = match self.group_failure.take() {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        };
         if self.writer.failure().is_none() {
             let synced = match self.writer.mode() {
                 SyncMode::Group => self.writer.sync(),
                 _ => self.writer.tick().map(|_| ()),
             };
-            let group = std::mem::take(&mut self.group);
-            if synced.is_err() && !group.is_empty() {
-                self.records_since_snapshot = self
-                    .records_since_snapshot
-                    .saturating_sub(group.len() as u64);
-                let count = group.len();
-                world.revert_all(group);
-                tracing::error!(
-                    taken_back = count, seq = world.seq(), hash = %world.snapshot().hash_hex(),
-                    "journal group sync failed; the iteration's edits were taken back and are answered with the journal error"
-                );
-                outcome = Err(self.writer.failure().unwrap_or("fsync failed").to_string());
+            if synced.is_err() {
+                outcome = self.take_back_group(world);
             }
+            self.group.clear();
             self.log_failure();
         }
+        // A snapshot covers what has a seq: ticks without one would be taken twice by a replay.
         if self.writer.failure().is_none()
             && self.every_records > 0
             && self.records_since_snapshot >= self.every_records
+            && world.unstamped_ticks() == 0
         {
             let finished = self
                 .snapshot_thread
@@ -225,7 +230,11 @@ impl<S: JournalStorage> Persistence<S> {
         {
             tracing::error!(error = %e, "final journal sync failed");
         }
-        if self.on_shutdown
+        if self.diverged {
+            tracing::error!(
+                "no shutdown snapshot: the world holds simulation ticks the failed journal lost"
+            );
+        } else if self.on_shutdown
             && let Err(e) = save_snapshot(&world.snapshot(), &self.snapshot_path)
         {
             tracing::error!(error = %e, "writing shutdown snapshot failed");
@@ -240,6 +249,49 @@ impl<S: JournalStorage> Persistence<S> {
     /// The journal writer, mutably (tests plan faults through its storage).
     pub fn writer_mut(&mut self) -> &mut JournalWriter<S> {
         &mut self.writer
+    }
+
+    /// The group sync failed: takes the held group back out of `world`, newest first. Buffers
+    /// and rule changes go back exactly; a step cannot ([`Held::Steps`]), so taking back stops
+    /// there (a step only heads its group: [`Recorder::sync_held`]) and the world is marked
+    /// diverged. `Err(reason)` when anything was held (its replies must be withdrawn).
+    fn take_back_group(&mut self, world: &mut VoxelWorld) -> Result<(), String> {
+        let group = std::mem::take(&mut self.group);
+        if group.is_empty() {
+            return Ok(());
+        }
+        self.records_since_snapshot = self
+            .records_since_snapshot
+            .saturating_sub(group.len() as u64);
+        let count = group.len();
+        let mut kept_ticks = 0;
+        for held in group.into_iter().rev() {
+            match held {
+                Held::Buffer(applied) => world.revert_last(applied),
+                Held::Rules { old, seq } => {
+                    world.set_rules(old);
+                    world.set_seq(seq - 1);
+                    world.update();
+                }
+                Held::Steps { ticks, .. } => {
+                    kept_ticks += ticks;
+                    self.diverged = true;
+                }
+            }
+        }
+        if kept_ticks > 0 {
+            tracing::error!(
+                ticks = kept_ticks,
+                tick = world.tick(),
+                seq = world.seq(),
+                "journal group sync failed after simulation ticks: a tick cannot be taken back, so the world keeps them in memory only; they are not durable, no reply that saw them is sent, and a restart replays the journal without them"
+            );
+        }
+        tracing::error!(
+            taken_back = count, seq = world.seq(), hash = %world.snapshot().hash_hex(),
+            "journal group sync failed; the iteration's changes were taken back and are answered with the journal error"
+        );
+        Err(self.writer.failure().unwrap_or("fsync failed").to_string())
     }
 
     /// Logs the failure of the journal, once.
@@ -275,9 +327,15 @@ fn lock_data_dir(config: &Config) -> anyhow::Result<std::fs::File> {
 }
 
 impl<S: JournalStorage> Recorder for Persistence<S> {
-    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String> {
+    fn record(
+        &mut self,
+        kind: RecordKind,
+        seq: u64,
+        source: Source,
+        payload: &[u8],
+    ) -> Result<(), String> {
         let record = Record {
-            kind: RecordKind::Buffer,
+            kind,
             seq,
             source: journal_source(source),
             payload,
@@ -301,10 +359,28 @@ impl<S: JournalStorage> Recorder for Persistence<S> {
         self.writer.failure()
     }
 
-    fn hold(&mut self, applied: Applied) {
+    fn hold(&mut self, change: Held) {
         if self.writer.mode() == SyncMode::Group {
-            self.group.push(applied);
+            self.group.push(change);
         }
+    }
+
+    fn sync_held(&mut self, world: &mut VoxelWorld) -> Result<(), String> {
+        if self.group.is_empty() || self.writer.failure().is_some() {
+            return Ok(());
+        }
+        let synced = self.writer.sync();
+        let outcome = if synced.is_err() {
+            self.take_back_group(world)
+        } else {
+            self.group.clear();
+            Ok(())
+        };
+        self.log_failure();
+        if let Err(reason) = &outcome {
+            self.group_failure = Some(reason.clone());
+        }
+        outcome
     }
 
     fn state(&self) -> JournalState<'_> {
@@ -351,13 +427,18 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
     if let Err(e) = applied.result {
         bail!("snapshot {} does not apply: {e}", path.display());
     }
+    if let Some((tick, rules)) = image.simulation {
+        world.set_rules(rules);
+        world.set_tick(tick);
+    }
     world.set_seq(seq);
     world.update();
     Ok(seq)
 }
 
-/// Applies the buffer records of `scan` with seq in `(after, until]` to `world`, in order.
-/// Returns how many were applied. Each must land on its recorded seq.
+/// Applies the records of `scan` with seq in `(after, until]` to `world`, in order: buffers,
+/// runs of simulation steps (re-run under the rules then in force) and rule changes. Returns
+/// how many were applied. Each must land on its recorded seq.
 pub fn replay_records(
     world: &mut VoxelWorld,
     scan: &Scan,
@@ -401,6 +482,7 @@ fn replay_unchecked(
 ) -> anyhow::Result<u64> {
     let mut pending: Vec<u64> = Vec::new();
     let mut applied = 0;
+    let mut others = 0;
     let mut flush = |world: &mut VoxelWorld, pending: &mut Vec<u64>| -> anyhow::Result<()> {
         for result in world.update() {
             let expected = pending[result.ticket as usize];
@@ -435,12 +517,34 @@ fn replay_unchecked(
             }
             RecordKind::Step => {
                 flush(world, &mut pending)?;
-                world.request_step();
+                let ticks = decode_steps(record.payload).with_context(|| {
+                    format!("record seq {} at byte offset {offset}", record.seq)
+                })?;
+                world.step(ticks);
+                let stamp = world.stamp_steps();
+                let seq = stamp.map_or(world.seq(), |s| s.seq);
+                if seq != record.seq {
+                    bail!("step record seq {} replayed as seq {seq}", record.seq);
+                }
+                others += 1;
             }
-            RecordKind::Meta => {}
+            RecordKind::Meta => {
+                flush(world, &mut pending)?;
+                let meta = decode_meta(record.payload).with_context(|| {
+                    format!("record seq {} at byte offset {offset}", record.seq)
+                })?;
+                if let Meta::Rules(rules) = meta {
+                    world.set_rules(rules);
+                }
+                let seq = world.advance_seq();
+                if seq != record.seq {
+                    bail!("meta record seq {} replayed as seq {seq}", record.seq);
+                }
+                others += 1;
+            }
         }
     }
     flush(world, &mut pending)?;
     world.update();
-    Ok(applied)
+    Ok(applied + others)
 }

@@ -105,4 +105,8 @@ impl ScriptHost for WorldHost {
     fn edit_count(&self) -> u64 {
         self.0.edit_count()
     }
+
+    fn tick(&self) -> u64 {
+        self.0.base().tick
+    }
 }

@@ -92,16 +92,8 @@ pub fn read_world(source: &WorldSource, config: &Config) -> anyhow::Result<Voxel
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
             let doc = formats::decode(*format, &bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            let mut world = VoxelWorld::new(settings);
-            let buffer = doc.replace_buffer(&world.snapshot());
-            world
-                .apply(systems::CommandBuffer {
-                    history: systems::HistoryMode::Skip,
-                    ..buffer
-                })
-                .result
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Ok(world)
+            doc.to_world_with(settings)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
         }
         WorldSource::Journal(path) => {
             let mut world = VoxelWorld::new(settings);

@@ -534,12 +534,14 @@ fn call(
 ) -> Result<Value, voxeld::rpc::RpcError> {
     let raw = serde_json::value::to_raw_value(&params).unwrap();
     let params = Params::parse(&raw).unwrap();
+    let mut clock = voxeld::methods::simulation::SimClock::new(&voxeld::config::Config::default());
     let mut ctx = Ctx {
         world,
         journal: recorder,
         started: Instant::now(),
         facts: ServerFacts::default(),
         files: voxeld::files::FileAccess::defaults(),
+        clock: &mut clock,
     };
     match methods::call(&mut ctx, method, &params)? {
         Reply::Value(v) => Ok(v),

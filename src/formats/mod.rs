@@ -159,9 +159,15 @@ impl Document {
         self.layers.iter().map(DocLayer::voxel_count).sum()
     }
 
-    /// A new world holding exactly this document (for conversions and tests).
+    /// A new world (default settings) holding exactly this document (for tests).
     pub fn to_world(&self) -> Result<VoxelWorld, EditError> {
-        let mut world = VoxelWorld::new(WorldSettings::default());
+        self.to_world_with(WorldSettings::default())
+    }
+
+    /// A new world with `settings` holding exactly this document, without undo history (for
+    /// conversions).
+    pub fn to_world_with(&self, settings: WorldSettings) -> Result<VoxelWorld, EditError> {
+        let mut world = VoxelWorld::new(settings);
         let buffer = self.replace_buffer(&world.snapshot());
         world
             .apply(CommandBuffer {

@@ -11,6 +11,7 @@ mod layers;
 pub mod project;
 pub mod renders;
 pub mod scripts;
+pub mod simulation;
 mod table;
 mod voxels;
 
@@ -23,16 +24,27 @@ use systems::{
     Applied, BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld,
 };
 
+use systems::simulation::RuleSet;
+
 use crate::codec::encode_buffer;
+use crate::journal::RecordKind;
 use crate::rpc::{Params, RpcError, codes};
 use crate::script_host::WorldHost;
 use crate::scripting::ScriptPool;
 
-/// Where applied buffers are recorded before their replies are sent.
+/// Where applied buffers, simulation steps and rule changes are recorded before their replies
+/// are sent.
 pub trait Recorder {
-    /// Records the buffer applied as `seq` (its encoding in `payload`). An error means the
-    /// record is not on disk: the caller takes the buffer back.
-    fn record(&mut self, seq: u64, source: Source, payload: &[u8]) -> Result<(), String>;
+    /// Records the change numbered `seq`: a buffer (its encoding in `payload`), a run of steps
+    /// or a rule change. An error means the record is not on disk: the caller takes the change
+    /// back.
+    fn record(
+        &mut self,
+        kind: RecordKind,
+        seq: u64,
+        source: Source,
+        payload: &[u8],
+    ) -> Result<(), String>;
 
     /// Why the journal refuses every edit now (it failed), if it does. A refused edit is not
     /// applied at all.
@@ -40,12 +52,21 @@ pub trait Recorder {
         None
     }
 
-    /// Takes the buffer just recorded (its result `applied`) while its record may still fail to
-    /// become durable (`fsync: Always`, until the iteration's group sync): if that sync fails,
-    /// the recorder hands the group back to be taken back ([`VoxelWorld::revert_all`]). The
+    /// Takes the change just recorded while its record may still fail to become durable
+    /// (`fsync: Always`, until the iteration's group sync): if that sync fails, the recorder
+    /// takes the group back, newest first (see [`Held`] for what can be taken back). The
     /// default drops it: the record is as durable as it will get.
-    fn hold(&mut self, applied: Applied) {
-        drop(applied);
+    fn hold(&mut self, change: Held) {
+        drop(change);
+    }
+
+    /// Makes the held group durable now, before `world` changes in a way that cannot be taken
+    /// back (simulation ticks, see [`Held::Steps`]), so a group never holds a buffer older
+    /// than a step. `Err`: the sync failed, the group was taken back and the journal failed.
+    /// The default has nothing held.
+    fn sync_held(&mut self, world: &mut VoxelWorld) -> Result<(), String> {
+        let _ = world;
+        Ok(())
     }
 
     /// The journal's state, for `goxel.get_status`.
@@ -73,11 +94,44 @@ pub enum JournalState<'a> {
     },
 }
 
+/// A change recorded under `fsync: Always` that waits for the iteration's group sync
+/// ([`Recorder::hold`]). If the sync fails, the group is taken back newest first:
+pub enum Held {
+    /// A buffer: taken back exactly ([`VoxelWorld::revert_last`]).
+    Buffer(Applied),
+    /// A rule change numbered `seq`: taken back exactly (the old rules, `seq - 1`).
+    Rules {
+        /// The rules in force before the change.
+        old: RuleSet,
+        /// The change's sequence number.
+        seq: u64,
+    },
+    /// A run of `ticks` simulation ticks recorded as `seq`. A tick has no inverse, so it is
+    /// never taken back: the ticks stay in memory but not in the journal, the journal fails
+    /// (every edit and every further tick refused until restart), and no reply that saw them
+    /// is sent (they are withdrawn with the journal error like the rest of the group). A
+    /// restart replays the journal without them. Since ticks only run with nothing older held
+    /// ([`Recorder::sync_held`]), a step only ever heads its group, and every buffer and rule
+    /// change after it is still taken back exactly.
+    Steps {
+        /// The Step record's sequence number.
+        seq: u64,
+        /// How many ticks it holds.
+        ticks: u64,
+    },
+}
+
 /// A recorder that keeps nothing (tests, and servers with the journal off).
 pub struct NoJournal;
 
 impl Recorder for NoJournal {
-    fn record(&mut self, _seq: u64, _source: Source, _payload: &[u8]) -> Result<(), String> {
+    fn record(
+        &mut self,
+        _kind: RecordKind,
+        _seq: u64,
+        _source: Source,
+        _payload: &[u8],
+    ) -> Result<(), String> {
         Ok(())
     }
 }
@@ -108,6 +162,8 @@ pub struct Ctx<'a> {
     pub facts: ServerFacts<'a>,
     /// Which files the file methods may use.
     pub files: &'a crate::files::FileAccess,
+    /// When the server ticks on its own.
+    pub clock: &'a mut simulation::SimClock,
 }
 
 /// A method's answer.
@@ -173,6 +229,8 @@ impl Ctx<'_> {
         if let Some(reason) = self.journal.refusal() {
             return Err(ApplyError::JournalFailed(reason.to_string()));
         }
+        // Ticks taken before this buffer come first in the journal, as they did in the world.
+        simulation::record_steps(self.world, self.journal).map_err(ApplyError::Journal)?;
         let mode = buffer.history;
         let source = buffer.source;
         let mut payload = Vec::new();
@@ -184,11 +242,14 @@ impl Ctx<'_> {
         if let Some(effective) = &applied.effective {
             encode_buffer(effective, &mut payload);
         }
-        if let Err(e) = self.journal.record(outcome.seq, source, &payload) {
+        if let Err(e) = self
+            .journal
+            .record(RecordKind::Buffer, outcome.seq, source, &payload)
+        {
             self.world.revert_last(applied);
             return Err(ApplyError::Journal(e));
         }
-        self.journal.hold(applied);
+        self.journal.hold(Held::Buffer(applied));
         Ok(outcome)
     }
 

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
-use super::{Ctx, Reply, analysis, housekeeping, layers, project, renders, voxels};
+use super::{Ctx, Reply, analysis, housekeeping, layers, project, renders, simulation, voxels};
 use crate::rpc::{Params, RpcError};
 
 /// A method's handler.
@@ -200,6 +200,21 @@ pub const METHODS: &[Method] = &[
         "goxel.redo",
         "Redo the last undone edit (voxeld)",
         |c, p| layers::undo(c, p, false),
+    ),
+    m(
+        "goxel.get_simulation",
+        "Get the simulation: rules, tick, active chunks, last tick's cost (voxeld)",
+        simulation::get_simulation,
+    ),
+    m(
+        "goxel.set_simulation",
+        "Start, stop or retune the simulation, or replace its rules (voxeld)",
+        simulation::set_simulation,
+    ),
+    m(
+        "goxel.step",
+        "Run simulation ticks now (voxeld)",
+        simulation::step,
     ),
 ];
 

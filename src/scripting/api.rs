@@ -358,6 +358,15 @@ fn goxel_object<'js, H: ScriptHost>(
         .with_name("getActiveLayer")?,
     )?;
 
+    let s = state.clone();
+    goxel.set(
+        "getTick",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+            s.read(&ctx, |h| h.tick() as f64)
+        })?
+        .with_name("getTick")?,
+    )?;
+
     Ok(goxel)
 }
 

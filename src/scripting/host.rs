@@ -43,6 +43,11 @@ pub trait ScriptHost: Send + 'static {
     fn active_layer(&self) -> u32;
     /// Number of voxel edits made through this host so far.
     fn edit_count(&self) -> u64;
+    /// The simulation tick of the world the script reads (fixed for the whole run: a script
+    /// sees one snapshot and cannot step the simulation). Hosts without a simulation: 0.
+    fn tick(&self) -> u64 {
+        0
+    }
 }
 
 /// Why a host refused an operation.

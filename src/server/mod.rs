@@ -6,8 +6,10 @@
 //! only scripts leave the thread (they run on the script pool and come back over a channel,
 //! waking the loop through a `mio::Waker`).
 //!
-//! Per loop iteration: read and handle every ready connection (edits applied at once, replies
-//! queued), let the journal make those edits durable as one group, then write the replies. A
+//! Per loop iteration: run the simulation tick if it is due (the poll timeout is the next
+//! tick's deadline: no extra thread), read and handle every ready connection (edits applied at
+//! once, replies queued), let the journal make those edits durable as one group, then write
+//! the replies. Ticks and edits thus interleave at tick boundaries, in `seq` order. A
 //! connection whose unsent output passes `socket.max_output_bytes` is not read until it drains,
 //! so a client that stops reading costs bounded memory and never stalls the others.
 //!
@@ -35,6 +37,7 @@ use serde_json::value::RawValue;
 
 use crate::config::Config;
 use crate::journal::{FileStorage, JournalStorage};
+use crate::methods::simulation::{SimClock, change_rules, record_steps, run_ticks};
 use crate::methods::{self, Ctx, Job, NoJournal, Recorder, Reply, ServerFacts, scripts};
 use crate::persist::Persistence;
 use crate::rpc::{
@@ -205,6 +208,10 @@ struct Server<S: JournalStorage = FileStorage> {
     held_parts: Vec<(u64, usize)>,
     /// `Always`: scripts and jobs asked for on this iteration's unsynced world, by ticket.
     held_work: Vec<(u64, HeldWork)>,
+    /// When the simulation ticks on its own.
+    clock: SimClock,
+    /// The next tick's deadline, while the simulation ticks on its own.
+    next_tick: Option<Instant>,
 }
 
 impl<S: JournalStorage + 'static> Server<S> {
@@ -229,7 +236,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         // connect before the loop runs, and a failed recovery removes the socket again.
         let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut world = VoxelWorld::new(world_settings(&config));
-        let persistence = if config.journal.enabled {
+        let mut persistence = if config.journal.enabled {
             match open_journal(&config, &mut world) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -240,6 +247,16 @@ impl<S: JournalStorage + 'static> Server<S> {
         } else {
             None
         };
+        // The configured rules, recorded when they differ from those the journal left in force
+        // (so a replay knows which rules each tick ran under).
+        let recorder: &mut dyn Recorder = match &mut persistence {
+            Some(p) => p,
+            None => &mut NoJournal,
+        };
+        if let Err(e) = change_rules(&mut world, recorder, config.rule_set()) {
+            let _ = std::fs::remove_file(&config.socket.path);
+            anyhow::bail!("recording the simulation rules in the journal failed: {e}");
+        }
         let started_seq = world.seq();
         let mut listener = UnixListener::from_std(std_listener);
         let poll = Poll::new()?;
@@ -272,7 +289,6 @@ impl<S: JournalStorage + 'static> Server<S> {
             files: crate::files::FileAccess::new(&config),
             jobs_done: flume::bounded(MAX_BACKGROUND_JOBS),
             jobs_running: 0,
-            config,
             poll,
             listener,
             waker,
@@ -298,6 +314,9 @@ impl<S: JournalStorage + 'static> Server<S> {
             held: Vec::new(),
             held_parts: Vec::new(),
             held_work: Vec::new(),
+            clock: SimClock::new(&config),
+            next_tick: None,
+            config,
         })
     }
 
@@ -317,6 +336,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 }
                 _ => Some(Duration::from_secs(1)),
             };
+            let timeout = timeout.map(|t| self.until_next_tick(t));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -342,6 +362,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             if self.stop.load(Ordering::SeqCst) {
                 break Ok(());
             }
+            self.tick_if_due();
             while let Ok(done) = self.done.try_recv() {
                 self.finish_script(done);
             }
@@ -354,11 +375,11 @@ impl<S: JournalStorage + 'static> Server<S> {
             for token in ready {
                 self.service(token, &mut scratch);
             }
+            let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
             self.settle();
             self.flush_all();
             // Spin after plain requests only: when scripts started or finished, the workers
             // need the cores more than this loop needs a fast wake-up.
-            let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
             if scripts_moved {
                 busy_until = None;
             } else if !events.is_empty() {
@@ -385,6 +406,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 Err(_) => break,
             }
         }
+        self.record_steps();
         if let Some(p) = &mut self.persistence {
             p.shutdown(&self.world);
         }
@@ -491,6 +513,88 @@ impl<S: JournalStorage + 'static> Server<S> {
             self.jobs_running -= 1;
             RpcError::internal(format!("cannot start a job: {e}"))
         })
+    }
+
+    /// `timeout`, cut to the next tick's deadline while the simulation ticks on its own.
+    fn until_next_tick(&mut self, timeout: Duration) -> Duration {
+        let Some(period) = self.tick_period() else {
+            self.next_tick = None;
+            return timeout;
+        };
+        let now = Instant::now();
+        let due = *self.next_tick.get_or_insert(now + period);
+        timeout.min(due.saturating_duration_since(now))
+    }
+
+    /// Runs one simulation tick when its deadline has passed. A tick that changed the world is
+    /// recorded at once; quiet ones wait for the next request or record (they change nothing
+    /// but the tick counter), so an idle server writes nothing.
+    ///
+    /// A failed journal stops the clock: no world change that the journal cannot record.
+    fn tick_if_due(&mut self) {
+        let Some(period) = self.tick_period() else {
+            self.next_tick = None;
+            return;
+        };
+        let now = Instant::now();
+        let due = *self.next_tick.get_or_insert(now + period);
+        if now < due {
+            return;
+        }
+        let _span = tracing::debug_span!("tick", tick = self.world.tick() + 1).entered();
+        let started = Instant::now();
+        let recorder: &mut dyn Recorder = match &mut self.persistence {
+            Some(p) => p,
+            None => &mut self.no_journal,
+        };
+        let report = match run_ticks(&mut self.world, recorder, 1) {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::debug!(error = %e, "tick refused by the journal");
+                self.next_tick = None;
+                return;
+            }
+        };
+        self.clock.last_tick = started.elapsed();
+        // A fixed rate; after a stall, the next tick is a period away (no burst to catch up).
+        let next = due + period;
+        self.next_tick = Some(if next <= now { now + period } else { next });
+        tracing::trace!(
+            active_chunks = report.active_chunks,
+            changed_voxels = report.changed_voxels,
+            micros = self.clock.last_tick.as_micros() as u64,
+            "ticked"
+        );
+        if report.changed_voxels > 0 {
+            self.record_steps();
+        }
+    }
+
+    /// The time between ticks while the simulation ticks on its own and the journal takes
+    /// them (`None` once it failed).
+    fn tick_period(&self) -> Option<Duration> {
+        if self
+            .persistence
+            .as_ref()
+            .is_some_and(|p| p.refusal().is_some())
+        {
+            return None;
+        }
+        self.clock.period(&self.world.rules())
+    }
+
+    /// Records the ticks not recorded yet (one Step record).
+    fn record_steps(&mut self) {
+        if self.world.unstamped_ticks() == 0 {
+            return;
+        }
+        let recorder: &mut dyn Recorder = match &mut self.persistence {
+            Some(p) => p,
+            None => &mut self.no_journal,
+        };
+        if let Err(e) = record_steps(&mut self.world, recorder) {
+            tracing::error!(error = %e, "journal write of simulation steps failed; retried with the next record");
+        }
     }
 
     fn accept(&mut self) {
@@ -647,6 +751,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 started_seq: self.started_seq,
             },
             files: &self.files,
+            clock: &mut self.clock,
         }
     }
 
@@ -740,6 +845,9 @@ impl<S: JournalStorage + 'static> Server<S> {
     ) -> Option<Result<Reply, RpcError>> {
         self.requests += 1;
         let _span = tracing::trace_span!("request", method = %request.method).entered();
+        // A reply may show the tick: quiet ticks not recorded yet are recorded first, so every
+        // reply describes a recorded state (same seq, same hash, same tick as a replay).
+        self.record_steps();
         let result = methods::call(&mut self.ctx(), &request.method, &request.params);
         match result {
             Ok(Reply::Script(script)) => {
@@ -806,6 +914,7 @@ impl<S: JournalStorage + 'static> Server<S> {
     /// Commits a finished script and sends its reply to whoever is still there to read it.
     fn finish_script(&mut self, done: ScriptDone<WorldHost>) {
         self.scripts_finished += 1;
+        self.record_steps();
         let Some(pending) = self.pending.remove(&done.ticket) else {
             return;
         };

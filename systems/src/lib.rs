@@ -19,6 +19,7 @@ pub mod layer;
 pub mod schedule;
 pub mod scratch;
 pub mod shapes;
+pub mod simulation;
 pub mod snapshot;
 pub mod storage;
 
@@ -30,7 +31,7 @@ pub use edit::{
     Shape, Source,
 };
 pub use layer::{LayerId, LayerInfo};
-pub use schedule::{VoxelWorld, WorldSettings, WorldSystems};
+pub use schedule::{StepStamp, VoxelWorld, WorldSettings, WorldSystems};
 
 pub use scratch::ScratchWorld;
 pub use snapshot::{LayerSnapshot, WorldSnapshot};

@@ -1,8 +1,9 @@
 //! The world's schedule and its facade: how a bevy_ecs `World` becomes a voxel world.
 //!
 //! One [`VoxelWorld::update`] runs the schedule once: [`WorldSystems::Edit`] applies every
-//! pending command buffer in order, [`WorldSystems::Simulate`] advances the simulation tick when
-//! a step was requested, and [`WorldSystems::Publish`] publishes the snapshot readers see.
+//! pending command buffer in order, [`WorldSystems::Simulate`] runs one simulation tick when a
+//! step was requested (see [`crate::simulation`]), and [`WorldSystems::Publish`] publishes the
+//! snapshot readers see.
 //!
 //! ```
 //! use systems::{CommandBuffer, Color, Edit, Source, VoxelWorld, WorldSettings};
@@ -31,6 +32,10 @@ use crate::apply::{
 use crate::edit::{Applied, CommandBuffer, EditLimits, HistoryMode, PendingBuffer};
 use crate::index::ChunkIndex;
 use crate::layer::{ActiveLayer, LayerId, LayerIndex, LayerInfo};
+use crate::simulation::{
+    RuleSet, Rules, SimChanges, SimulationReport, add_simulation_systems,
+    insert_simulation_resources,
+};
 use crate::snapshot::{PublishedSnapshot, WorldSnapshot, publish_snapshot};
 
 /// Settings of the world, from the server configuration.
@@ -70,9 +75,23 @@ pub struct WorldUpdate;
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tick(pub u64);
 
-/// Simulation steps requested for the next update.
+/// Simulation steps requested: each update runs one and counts it down.
 #[derive(Resource, Clone, Copy, Debug, Default)]
 pub struct RequestedSteps(pub u64);
+
+/// The tick counter as of the last step record: the ticks after it have no sequence number
+/// yet (see [`VoxelWorld::stamp_steps`]).
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StampedTick(pub u64);
+
+/// A run of ticks given one sequence number, for one journal record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepStamp {
+    /// The sequence number the run took.
+    pub seq: u64,
+    /// How many ticks it holds.
+    pub ticks: u64,
+}
 
 /// Builds the schedule of one update.
 pub fn build_schedule() -> Schedule {
@@ -87,9 +106,9 @@ pub fn build_schedule() -> Schedule {
     );
     schedule.add_systems((
         apply_command_buffers.in_set(WorldSystems::Edit),
-        advance_tick.in_set(WorldSystems::Simulate),
         publish_snapshot.in_set(WorldSystems::Publish),
     ));
+    add_simulation_systems(&mut schedule);
     schedule
 }
 
@@ -111,7 +130,9 @@ pub fn build_world(settings: &WorldSettings) -> World {
     });
     world.insert_resource(PublishedSnapshot::default());
     world.insert_resource(Tick::default());
+    world.insert_resource(StampedTick::default());
     world.insert_resource(RequestedSteps::default());
+    insert_simulation_resources(&mut world);
     let first = LayerId(1);
     let entity = world
         .spawn((
@@ -128,11 +149,6 @@ pub fn build_world(settings: &WorldSettings) -> World {
     world.insert_resource(index);
     world.insert_resource(ActiveLayer(first));
     world
-}
-
-fn advance_tick(mut tick: ResMut<Tick>, mut steps: ResMut<RequestedSteps>) {
-    tick.0 += steps.0;
-    steps.0 = 0;
 }
 
 /// A voxel world: the bevy_ecs `World` with its schedule.
@@ -161,15 +177,98 @@ impl VoxelWorld {
             .push(PendingBuffer { ticket, buffer });
     }
 
-    /// Applies every queued buffer in order, publishes the snapshot and returns the results.
+    /// Applies every queued buffer in order, runs the requested simulation steps, publishes
+    /// the snapshot and returns the buffers' results.
     pub fn update(&mut self) -> Vec<Applied> {
         self.schedule.run(&mut self.world);
+        while self.world.resource::<RequestedSteps>().0 > 0 {
+            self.schedule.run(&mut self.world);
+        }
         std::mem::take(&mut self.world.resource_mut::<AppliedBuffers>().0)
     }
 
     /// Requests one simulation step in the next update.
     pub fn request_step(&mut self) {
         self.world.resource_mut::<RequestedSteps>().0 += 1;
+    }
+
+    /// Runs `ticks` simulation ticks now (queued buffers are applied first); returns what they
+    /// did, summed. The ticks have no sequence number until [`VoxelWorld::stamp_steps`].
+    pub fn step(&mut self, ticks: u64) -> SimulationReport {
+        let mut total = SimulationReport::default();
+        for _ in 0..ticks {
+            self.world.resource_mut::<RequestedSteps>().0 = 1;
+            self.schedule.run(&mut self.world);
+            let r = *self.world.resource::<SimulationReport>();
+            total.active_chunks += r.active_chunks;
+            total.visited_chunks += r.visited_chunks;
+            total.changed_chunks += r.changed_chunks;
+            total.changed_voxels += r.changed_voxels;
+        }
+        total.tick = self.tick();
+        total
+    }
+
+    /// What the last tick did.
+    pub fn simulation_report(&self) -> SimulationReport {
+        *self.world.resource::<SimulationReport>()
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.world.resource::<Rules>().0.clone()
+    }
+
+    /// Replaces the rules; the next tick visits every chunk. Takes no sequence number (a
+    /// recorded rule change takes one with [`VoxelWorld::advance_seq`]).
+    pub fn set_rules(&mut self, rules: RuleSet) {
+        self.world.resource_mut::<Rules>().0 = Arc::new(rules);
+        self.world.resource_mut::<SimChanges>().activate_all();
+        self.update();
+    }
+
+    /// Gives the ticks taken since the last stamp one sequence number, for one journal record;
+    /// `None` when there are none.
+    pub fn stamp_steps(&mut self) -> Option<StepStamp> {
+        let tick = self.tick();
+        let stamped = self.world.resource::<StampedTick>().0;
+        if tick == stamped {
+            return None;
+        }
+        self.world.resource_mut::<StampedTick>().0 = tick;
+        let seq = self.advance_seq();
+        Some(StepStamp {
+            seq,
+            ticks: tick - stamped,
+        })
+    }
+
+    /// Takes a stamp back (its record could not be written): the ticks wait for the next one.
+    pub fn unstamp_steps(&mut self, stamp: StepStamp) {
+        self.world.resource_mut::<StampedTick>().0 -= stamp.ticks;
+        self.set_seq(stamp.seq - 1);
+        self.update();
+    }
+
+    /// Ticks taken that have no sequence number yet.
+    pub fn unstamped_ticks(&self) -> u64 {
+        self.tick() - self.world.resource::<StampedTick>().0
+    }
+
+    /// Takes the next sequence number for a record that is not a buffer (a step, a rule
+    /// change) and publishes it; returns it.
+    pub fn advance_seq(&mut self) -> u64 {
+        let seq = self.seq() + 1;
+        self.set_seq(seq);
+        self.update();
+        seq
+    }
+
+    /// Sets the tick counter (recovery from a snapshot), as stamped.
+    pub fn set_tick(&mut self, tick: u64) {
+        self.world.resource_mut::<Tick>().0 = tick;
+        self.world.resource_mut::<StampedTick>().0 = tick;
+        self.update();
     }
 
     /// Applies one buffer now and returns its result, with what it took out of the undo

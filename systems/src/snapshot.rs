@@ -17,6 +17,8 @@ use crate::color::Color;
 use crate::coords::{VoxelBox, split, zyx_key};
 use crate::index::ChunkIndex;
 use crate::layer::{ActiveLayer, LayerId, LayerIndex, LayerInfo};
+use crate::schedule::Tick;
+use crate::simulation::{RuleSet, Rules};
 use crate::storage::ChunkData;
 
 /// log2 of a region's edge, in chunks.
@@ -175,6 +177,10 @@ pub struct WorldSnapshot {
     pub seq: u64,
     /// The active layer.
     pub active_layer: LayerId,
+    /// Simulation ticks taken.
+    pub tick: u64,
+    /// The simulation rules in force (not content: not in the hash).
+    pub rules: Arc<RuleSet>,
     layers: Vec<Arc<LayerSnapshot>>,
     hash: OnceLock<[u8; 32]>,
 }
@@ -251,6 +257,8 @@ impl Default for PublishedSnapshot {
         PublishedSnapshot(Arc::new(WorldSnapshot {
             seq: 0,
             active_layer: LayerId(0),
+            tick: 0,
+            rules: Arc::default(),
             layers: Vec::new(),
             hash: OnceLock::new(),
         }))
@@ -266,6 +274,7 @@ pub fn publish_snapshot(
     layer_index: Res<LayerIndex>,
     active: Res<ActiveLayer>,
     seq: Res<WorldSeq>,
+    (tick, rules): (Res<Tick>, Res<Rules>),
     chunks: Query<&ChunkVoxels>,
     layers: Query<&LayerInfo>,
 ) {
@@ -274,6 +283,8 @@ pub fn publish_snapshot(
         && !dirty.layers
         && prev.seq == seq.0
         && prev.active_layer == active.0
+        && prev.tick == tick.0
+        && Arc::ptr_eq(&prev.rules, &rules.0)
     {
         return;
     }
@@ -311,6 +322,8 @@ pub fn publish_snapshot(
     published.0 = Arc::new(WorldSnapshot {
         seq: seq.0,
         active_layer: active.0,
+        tick: tick.0,
+        rules: rules.0.clone(),
         layers: next,
         hash: OnceLock::new(),
     });

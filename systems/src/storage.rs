@@ -124,6 +124,7 @@ impl Palette {
         let mut idx = vec![0u8; CHUNK_VOLUME];
         let mut last = (Color::EMPTY, usize::MAX);
         for (i, &c) in dense.iter().enumerate() {
+            let c = c.canonical();
             let e = if last.1 != usize::MAX && last.0 == c {
                 last.1
             } else {
@@ -185,21 +186,71 @@ impl ChunkData {
 
     /// A chunk from all its voxels, x-fastest, in the smallest representation.
     pub fn from_dense(dense: &[Color; CHUNK_VOLUME]) -> ChunkData {
-        let mut chunk = ChunkData {
-            storage: Storage::Direct(Box::new(*dense)),
-            filled: 0,
+        let first = dense[0].canonical();
+        if dense.iter().all(|&c| c.canonical() == first) {
+            return ChunkData::uniform(first);
+        }
+        let (storage, filled) = match Palette::from_dense(dense) {
+            Some(p) => {
+                let empty: usize = p
+                    .colors
+                    .iter()
+                    .zip(&p.counts)
+                    .filter(|(c, _)| c.is_empty())
+                    .map(|(_, &n)| n as usize)
+                    .sum();
+                (Storage::Palette(p), CHUNK_VOLUME - empty)
+            }
+            None => {
+                let mut d = Box::new(*dense);
+                for c in d.iter_mut() {
+                    *c = c.canonical();
+                }
+                let filled = d.iter().filter(|c| !c.is_empty()).count();
+                (Storage::Direct(d), filled)
+            }
+        };
+        ChunkData {
+            storage,
+            filled: filled as u16,
             writes_since_pack: 0,
             digest: OnceLock::new(),
             bounds: OnceLock::new(),
-        };
-        if let Storage::Direct(d) = &mut chunk.storage {
-            for c in d.iter_mut() {
-                *c = c.canonical();
-            }
-            chunk.filled = d.iter().filter(|c| !c.is_empty()).count() as u16;
         }
-        chunk.repack();
-        chunk
+    }
+
+    /// A chunk of two colours: `one` where `bits[i]` is 1, `zero` where it is 0.
+    pub fn from_two_colors(bits: &[u8; CHUNK_VOLUME], zero: Color, one: Color) -> ChunkData {
+        let (zero, one) = (zero.canonical(), one.canonical());
+        let ones: usize = bits.iter().map(|&b| b as usize).sum();
+        if ones == 0 || zero == one {
+            return ChunkData::uniform(if ones == 0 { zero } else { one });
+        }
+        if ones == CHUNK_VOLUME {
+            return ChunkData::uniform(one);
+        }
+        let mut indices = vec![0u8; CHUNK_VOLUME / 2].into_boxed_slice();
+        for (byte, pair) in indices.iter_mut().zip(bits.chunks_exact(2)) {
+            *byte = pair[0] | (pair[1] << 4);
+        }
+        let filled = (if zero.is_empty() {
+            0
+        } else {
+            CHUNK_VOLUME - ones
+        }) + (if one.is_empty() { 0 } else { ones });
+        ChunkData {
+            storage: Storage::Palette(Palette {
+                colors: vec![zero, one],
+                counts: vec![(CHUNK_VOLUME - ones) as u16, ones as u16],
+                live: 2,
+                wide: false,
+                indices,
+            }),
+            filled: filled as u16,
+            writes_since_pack: 0,
+            digest: OnceLock::new(),
+            bounds: OnceLock::new(),
+        }
     }
 
     /// The representation in use.
@@ -401,12 +452,67 @@ impl ChunkData {
         match &self.storage {
             Storage::Uniform(c) => Box::new([*c; CHUNK_VOLUME]),
             Storage::Direct(d) => d.clone(),
-            Storage::Palette(p) => {
+            Storage::Palette(_) => {
                 let mut out = Box::new([Color::EMPTY; CHUNK_VOLUME]);
-                for (i, o) in out.iter_mut().enumerate() {
-                    *o = p.colors[p.index(i)];
-                }
+                self.decode_into(&mut out);
                 out
+            }
+        }
+    }
+
+    /// Writes all voxels, x-fastest, into `out`.
+    pub fn decode_into(&self, out: &mut [Color; CHUNK_VOLUME]) {
+        match &self.storage {
+            Storage::Uniform(c) => out.fill(*c),
+            Storage::Direct(d) => out.copy_from_slice(&d[..]),
+            Storage::Palette(p) => {
+                if p.wide {
+                    let mut table = [Color::EMPTY; 256];
+                    table[..p.colors.len()].copy_from_slice(&p.colors);
+                    for (o, &ix) in out.iter_mut().zip(p.indices.iter()) {
+                        *o = table[ix as usize];
+                    }
+                } else {
+                    let mut table = [Color::EMPTY; 16];
+                    table[..p.colors.len()].copy_from_slice(&p.colors);
+                    for (pair, &b) in out.chunks_exact_mut(2).zip(p.indices.iter()) {
+                        pair[0] = table[(b & 15) as usize];
+                        pair[1] = table[(b >> 4) as usize];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `f(colour)` of every voxel, x-fastest, into `out`; reads palette indices without
+    /// decoding colours where it can (`f` runs once per palette entry there).
+    pub fn map_into(&self, mut f: impl FnMut(Color) -> u8, out: &mut [u8; CHUNK_VOLUME]) {
+        match &self.storage {
+            Storage::Uniform(c) => out.fill(f(*c)),
+            Storage::Direct(d) => {
+                for (o, &c) in out.iter_mut().zip(d.iter()) {
+                    *o = f(c);
+                }
+            }
+            Storage::Palette(p) => {
+                if p.wide {
+                    let mut table = [0u8; 256];
+                    for (t, &c) in table.iter_mut().zip(&p.colors) {
+                        *t = f(c);
+                    }
+                    for (o, &ix) in out.iter_mut().zip(p.indices.iter()) {
+                        *o = table[ix as usize];
+                    }
+                } else {
+                    let mut table = [0u8; 16];
+                    for (t, &c) in table.iter_mut().zip(&p.colors) {
+                        *t = f(c);
+                    }
+                    for (pair, &b) in out.chunks_exact_mut(2).zip(p.indices.iter()) {
+                        pair[0] = table[(b & 15) as usize];
+                        pair[1] = table[(b >> 4) as usize];
+                    }
+                }
             }
         }
     }
@@ -433,6 +539,25 @@ impl ChunkData {
                         f(i, c);
                     }
                 }
+            }
+        }
+    }
+
+    /// Whether some voxel's colour (the empty colour included) satisfies `f`. Looks at the
+    /// palette only, when there is one.
+    pub fn any_color(&self, mut f: impl FnMut(Color) -> bool) -> bool {
+        match &self.storage {
+            Storage::Uniform(c) => f(*c),
+            Storage::Palette(p) => p.colors.iter().zip(&p.counts).any(|(&c, &n)| n > 0 && f(c)),
+            Storage::Direct(d) => {
+                let mut last = None;
+                d.iter().any(|&c| {
+                    if last == Some(c) {
+                        return false;
+                    }
+                    last = Some(c);
+                    f(c)
+                })
             }
         }
     }
@@ -574,6 +699,28 @@ mod tests {
         assert_eq!(c.fill(Color::rgb(1, 2, 3)), CHUNK_VOLUME as u32 - 1);
         assert_eq!(c.kind(), ChunkKind::Uniform);
         assert_eq!(c.filled() as usize, CHUNK_VOLUME);
+    }
+
+    #[test]
+    fn two_colour_chunks_are_what_the_bits_say() {
+        let mut bits = [0u8; CHUNK_VOLUME];
+        for (i, b) in bits.iter_mut().enumerate() {
+            *b = (i % 3 == 0) as u8;
+        }
+        let (a, b) = (Color::rgb(1, 2, 3), Color::EMPTY);
+        let c = ChunkData::from_two_colors(&bits, b, a);
+        let mut dense = [Color::EMPTY; CHUNK_VOLUME];
+        for (i, d) in dense.iter_mut().enumerate() {
+            *d = if bits[i] == 1 { a } else { b };
+        }
+        assert_eq!(c, ChunkData::from_dense(&dense));
+        assert_eq!(c.filled(), 1366);
+        assert_eq!(c.digest(), ChunkData::from_dense(&dense).digest());
+        assert!(ChunkData::from_two_colors(&[0; CHUNK_VOLUME], b, a).is_empty());
+        assert_eq!(
+            ChunkData::from_two_colors(&[1; CHUNK_VOLUME], b, a).uniform_color(),
+            Some(a)
+        );
     }
 
     #[test]
