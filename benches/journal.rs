@@ -8,14 +8,14 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use voxeld::journal::format::{Record, RecordKind, Source};
 use voxeld::journal::reader::scan_bytes;
-use voxeld::journal::{FileStorage, FsyncPolicy, JournalStorage, JournalWriter, MemStorage, scan};
+use voxeld::journal::{FileStorage, JournalStorage, JournalWriter, MemStorage, SyncMode, scan};
 
 const RECORDS: u64 = 1_000_000;
 const PER_COMMIT: u64 = 1000;
 const PAYLOAD: [u8; 30] = *b"add_voxel 12 -7 300 #ff8800ff.";
 
 fn write_all<S: JournalStorage>(storage: S) -> u64 {
-    let (mut writer, _) = JournalWriter::open(storage, FsyncPolicy::Never).unwrap();
+    let (mut writer, _) = JournalWriter::open(storage, SyncMode::OsDecides).unwrap();
     for seq in 1..=RECORDS {
         writer
             .append(&Record {
@@ -34,7 +34,7 @@ fn write_all<S: JournalStorage>(storage: S) -> u64 {
 }
 
 fn journal_bytes() -> Vec<u8> {
-    let (mut writer, _) = JournalWriter::open(MemStorage::new(), FsyncPolicy::Never).unwrap();
+    let (mut writer, _) = JournalWriter::open(MemStorage::new(), SyncMode::OsDecides).unwrap();
     for seq in 1..=RECORDS {
         writer
             .append(&Record {
@@ -96,7 +96,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     let dir = tempfile::tempdir().unwrap();
     let (mut writer, _) =
-        JournalWriter::open_path(dir.path().join("j"), FsyncPolicy::Always).unwrap();
+        JournalWriter::open_path(dir.path().join("j"), SyncMode::PerCommit).unwrap();
     let mut seq = 0;
     group.bench_function("commit_one_record_always", |b| {
         b.iter(|| {

@@ -37,7 +37,7 @@ struct MemRecorder {
 impl MemRecorder {
     fn new() -> MemRecorder {
         let (writer, _) =
-            JournalWriter::open(MemStorage::new(), journal::FsyncPolicy::Never).unwrap();
+            JournalWriter::open(MemStorage::new(), journal::SyncMode::OsDecides).unwrap();
         MemRecorder { writer }
     }
 
@@ -219,7 +219,7 @@ fn journalling_overhead(c: &mut Criterion) {
             add_voxel(&mut ctx, &params[i % POSITIONS]);
             i += 1;
             // What the world loop does after each iteration: the late sync of `EverySec`.
-            persistence.end_of_iteration(&world);
+            persistence.end_of_iteration(&mut world).unwrap();
         })
     });
     group.finish();

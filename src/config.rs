@@ -162,6 +162,28 @@ pub enum FsyncPolicy {
     Never,
 }
 
+impl FsyncPolicy {
+    /// The journal writer's mode for this policy. `Always` is a group sync: commits only
+    /// write, and the world loop syncs once per iteration before it sends any of its replies.
+    pub fn sync_mode(self) -> crate::journal::SyncMode {
+        use crate::journal::SyncMode;
+        match self {
+            FsyncPolicy::Always => SyncMode::Group,
+            FsyncPolicy::EverySec => SyncMode::Periodic,
+            FsyncPolicy::Never => SyncMode::OsDecides,
+        }
+    }
+
+    /// The policy's name in the configuration file.
+    pub fn name(self) -> &'static str {
+        match self {
+            FsyncPolicy::Always => "Always",
+            FsyncPolicy::EverySec => "EverySec",
+            FsyncPolicy::Never => "Never",
+        }
+    }
+}
+
 /// Snapshot settings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -588,6 +610,22 @@ mod tests {
         let c = parse("(socket: (mode: 0o660), journal: (fsync: Always))").unwrap();
         assert_eq!(c.socket.mode, 0o660);
         assert_eq!(c.journal.fsync, FsyncPolicy::Always);
+    }
+
+    /// Regression (#12): `Always` used to map to a writer mode called `Never`.
+    #[test]
+    fn each_fsync_policy_maps_to_the_writer_mode_that_does_what_it_says() {
+        use crate::journal::SyncMode;
+        assert_eq!(FsyncPolicy::Always.sync_mode(), SyncMode::Group);
+        assert_eq!(FsyncPolicy::EverySec.sync_mode(), SyncMode::Periodic);
+        assert_eq!(FsyncPolicy::Never.sync_mode(), SyncMode::OsDecides);
+        for p in [
+            FsyncPolicy::Always,
+            FsyncPolicy::EverySec,
+            FsyncPolicy::Never,
+        ] {
+            assert_eq!(format!("{p:?}"), p.name());
+        }
     }
 
     #[test]

@@ -8,19 +8,17 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use systems::{Source, VoxelWorld};
-use voxeld::config::Config;
+use systems::VoxelWorld;
+use voxeld::config::{Config, FsyncPolicy};
 use voxeld::journal::reader::scan_bytes;
-use voxeld::journal::{
-    FaultyStorage, FsyncPolicy, JournalWriter, MemStorage, Record, RecordKind, scan,
-};
-use voxeld::methods::{self, Ctx, Recorder, Reply, ServerFacts};
-use voxeld::persist::replay_records;
+use voxeld::journal::{FaultyStorage, FileStorage, JournalStorage, MemStorage, scan};
+use voxeld::methods::{self, Ctx, Reply, ServerFacts};
+use voxeld::persist::{Persistence, replay_records};
 use voxeld::rpc::Params;
 use voxeld::rpc::codes;
 use voxeld::server::world_settings;
@@ -509,40 +507,28 @@ fn hash_and_seq_survive_background_snapshots_and_kill9() {
     hash_survives_restarts(7);
 }
 
-/// A journal recorder over storage that fails on demand: the shape of `Persistence`, in memory.
-struct FaultyRecorder {
-    writer: JournalWriter<FaultyStorage<MemStorage>>,
-}
+/// The server's own journal (`Persistence`) over storage that fails on demand, in memory.
+type FaultyPersistence = Persistence<FaultyStorage<MemStorage>>;
 
-impl Recorder for FaultyRecorder {
-    fn record(
-        &mut self,
-        kind: RecordKind,
-        seq: u64,
-        source: Source,
-        payload: &[u8],
-    ) -> Result<(), String> {
-        let source = match source {
-            Source::Rpc => voxeld::journal::Source::Rpc,
-            Source::Script => voxeld::journal::Source::Script,
-            Source::Undo => voxeld::journal::Source::Undo,
-            Source::Redo => voxeld::journal::Source::Redo,
-            Source::System => voxeld::journal::Source::System,
-        };
-        let record = Record {
-            kind,
-            seq,
-            source,
-            payload,
-        };
-        self.writer.append(&record).map_err(|e| e.to_string())?;
-        self.writer.commit().map_err(|e| e.to_string())
-    }
+/// A world recovered by `Persistence` from an empty in-memory journal, with the lock and
+/// snapshots in `dir`.
+fn faulty_persistence(dir: &Path, fsync: FsyncPolicy) -> (VoxelWorld, FaultyPersistence) {
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    config.journal.fsync = fsync;
+    config.journal.snapshot.every_records = 0;
+    let mut world = VoxelWorld::new(world_settings(&config));
+    let p =
+        Persistence::open_with_storage(&config, &mut world, FaultyStorage::new(MemStorage::new()))
+            .unwrap();
+    (world, p)
 }
 
 fn call(
     world: &mut VoxelWorld,
-    recorder: &mut FaultyRecorder,
+    recorder: &mut FaultyPersistence,
     method: &str,
     params: Value,
 ) -> Result<Value, voxeld::rpc::RpcError> {
@@ -569,22 +555,18 @@ fn live(world: &VoxelWorld) -> (String, u64) {
     (s.hash_hex(), s.seq)
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Fault {
-    /// The write fails, nothing reaches storage.
-    Append,
-    /// The write stores a few bytes of the record, then fails.
-    TornAppend,
-    /// The write succeeds, the fsync (policy `Always`) fails.
-    Sync,
+/// The world a restart recovers from the journal bytes `p` holds.
+fn replayed(p: &FaultyPersistence) -> (String, u64) {
+    let scan = scan(p.writer().storage()).unwrap();
+    assert!(scan.torn_tail().is_none());
+    let mut world = VoxelWorld::new(world_settings(&Config::default()));
+    replay_records(&mut world, &scan, 0, None).unwrap();
+    live(&world)
 }
 
-fn injected_failure_takes_the_edit_back(fault: Fault) {
-    let (writer, _) =
-        JournalWriter::open(FaultyStorage::new(MemStorage::new()), FsyncPolicy::Always).unwrap();
-    let mut recorder = FaultyRecorder { writer };
-    let mut world = VoxelWorld::new(world_settings(&Config::default()));
-    let requests: Vec<(&str, Value)> = vec![
+/// Requests of every kind of edit the methods make.
+fn mixed_requests() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "goxel.add_voxel",
             json!({"x": 1, "y": 2, "z": 3, "color": [255, 0, 0]}),
@@ -604,59 +586,173 @@ fn injected_failure_takes_the_edit_back(fault: Fault) {
             "goxel.add_voxel",
             json!({"x": 7, "y": 7, "z": 7, "color": [9, 9, 9]}),
         ),
-    ];
+    ]
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// The write fails, nothing reaches storage.
+    Append,
+    /// The write stores a few bytes of the record, then fails.
+    TornAppend,
+}
+
+/// A failed write (not a sync) refuses its request, takes the edit back, and leaves the journal
+/// usable: the same request then succeeds. Under `Always` the loop's group sync follows each
+/// request, as in the server.
+fn injected_write_failure_takes_the_edit_back(fault: Fault) {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut world, mut p) = faulty_persistence(dir.path(), FsyncPolicy::Always);
+    let requests = mixed_requests();
     // Every request, in turn, is the one whose journal write fails.
     for failing in 0..requests.len() {
         for (i, (method, params)) in requests.iter().enumerate() {
             if i == failing {
-                let storage = recorder.writer.storage_mut();
+                let storage = p.writer_mut().storage_mut();
                 match fault {
                     Fault::Append => storage.fail_append_at(storage.append_count()),
                     Fault::TornAppend => storage.tear_append_at(storage.append_count(), 7),
-                    Fault::Sync => storage.fail_sync_at(storage.sync_count()),
                 }
                 let before = live(&world);
-                let before_len = recorder.writer.storage().inner().bytes().len();
-                let error = call(&mut world, &mut recorder, method, params.clone())
+                let before_len = p.writer().storage().inner().bytes().len();
+                let error = call(&mut world, &mut p, method, params.clone())
                     .expect_err("the journal write failed, so must the request");
                 assert_eq!(error.code, codes::JOURNAL, "{fault:?} {method}: {error:?}");
                 assert_eq!(live(&world), before, "{fault:?} {method} changed the world");
                 assert_eq!(
-                    recorder.writer.storage().inner().bytes().len(),
+                    p.writer().storage().inner().bytes().len(),
                     before_len,
                     "{fault:?} {method}: the failed write left bytes behind"
                 );
+                p.end_of_iteration(&mut world).unwrap();
             }
             // The same request now succeeds (undo/redo may have nothing to do: an edit refusal,
             // not a journal error).
-            match call(&mut world, &mut recorder, method, params.clone()) {
+            match call(&mut world, &mut p, method, params.clone()) {
                 Ok(_) => {}
                 Err(e) => assert_eq!(e.code, codes::EDIT_REFUSED, "{method}: {e:?}"),
             }
+            p.end_of_iteration(&mut world).unwrap();
         }
     }
     let live = live(&world);
-    assert_eq!(live.1, recorder.writer.next_seq().unwrap() - 1);
-    let scan = scan(recorder.writer.storage()).unwrap();
-    assert!(scan.torn_tail().is_none());
-    let mut replayed = VoxelWorld::new(world_settings(&Config::default()));
-    replay_records(&mut replayed, &scan, 0, None).unwrap();
-    assert_eq!(self::live(&replayed), live, "{fault:?}: replay differs");
+    assert_eq!(live.1, p.writer().next_seq().unwrap() - 1);
+    assert_eq!(replayed(&p), live, "{fault:?}: replay differs");
 }
 
 #[test]
 fn failed_journal_append_refuses_the_request_and_changes_nothing() {
-    injected_failure_takes_the_edit_back(Fault::Append);
+    injected_write_failure_takes_the_edit_back(Fault::Append);
 }
 
 #[test]
 fn torn_journal_append_refuses_the_request_and_changes_nothing() {
-    injected_failure_takes_the_edit_back(Fault::TornAppend);
+    injected_write_failure_takes_the_edit_back(Fault::TornAppend);
 }
 
+/// Regression (#12): under `Always` a failed group fsync was logged and the group acknowledged.
+/// Now the whole iteration is taken back (world, seq, undo history), its records are cut out of
+/// the journal, and the journal refuses edits while reads keep working.
 #[test]
-fn failed_journal_sync_refuses_the_request_and_changes_nothing() {
-    injected_failure_takes_the_edit_back(Fault::Sync);
+fn failed_group_sync_takes_the_iteration_back_and_the_journal_refuses_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut world, mut p) = faulty_persistence(dir.path(), FsyncPolicy::Always);
+    let requests = mixed_requests();
+    for (method, params) in &requests[..2] {
+        call(&mut world, &mut p, method, params.clone()).unwrap();
+        p.end_of_iteration(&mut world).unwrap();
+    }
+    let synced = live(&world);
+    let synced_len = p.writer().storage().inner().bytes().len();
+    // One iteration: every kind of edit, then its group sync fails.
+    for (method, params) in &requests[2..] {
+        call(&mut world, &mut p, method, params.clone()).unwrap();
+    }
+    assert_ne!(live(&world), synced);
+    let storage = p.writer_mut().storage_mut();
+    storage.fail_sync_at(storage.sync_count());
+    let reason = p.end_of_iteration(&mut world).unwrap_err();
+    assert!(reason.contains("injected sync failure"), "{reason}");
+    assert_eq!(live(&world), synced, "the iteration is taken back");
+    assert_eq!(
+        p.writer().storage().inner().bytes().len(),
+        synced_len,
+        "its records are cut out of the journal"
+    );
+    assert_eq!(
+        replayed(&p),
+        synced,
+        "a restart recovers what was acknowledged"
+    );
+
+    // Edits are refused before they are applied, with a message saying how to recover; reads
+    // and the status work and say so.
+    for (method, params) in &requests {
+        let e = call(&mut world, &mut p, method, params.clone()).unwrap_err();
+        assert_eq!(e.code, codes::JOURNAL, "{method}: {e:?}");
+        assert!(e.message.contains("journal failed"), "{}", e.message);
+        assert!(
+            e.data.unwrap()["recovery"]
+                .as_str()
+                .unwrap()
+                .contains("restart")
+        );
+        assert_eq!(live(&world), synced);
+    }
+    let voxel = call(
+        &mut world,
+        &mut p,
+        "goxel.get_voxel",
+        json!({"x": 10, "y": 10, "z": 10}),
+    );
+    assert_eq!(voxel.unwrap()["exists"], true);
+    let status = call(&mut world, &mut p, "goxel.get_status", json!({})).unwrap();
+    assert_eq!(status["journal"]["state"], "failed", "{status}");
+    assert!(
+        status["journal"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("injected sync failure")
+    );
+    assert_eq!(status["read_only"], true);
+    assert_eq!(status["seq"], synced.1);
+    // The failed journal is not synced again (a retried fsync can lie).
+    let syncs = p.writer().storage().sync_count();
+    p.end_of_iteration(&mut world).unwrap();
+    assert_eq!(p.writer().storage().sync_count(), syncs);
+}
+
+/// Under `EverySec` the sync that fails is a commit's (or a tick's): that request is refused
+/// and taken back, the edits acknowledged before it stay, and the journal refuses edits.
+#[test]
+fn failed_periodic_sync_refuses_that_edit_keeps_the_acknowledged_ones_and_fails_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut world, mut p) = faulty_persistence(dir.path(), FsyncPolicy::EverySec);
+    let requests = mixed_requests();
+    // The first commit syncs (no sync yet); the next ones within the second do not.
+    for (method, params) in &requests[..3] {
+        call(&mut world, &mut p, method, params.clone()).unwrap();
+        p.end_of_iteration(&mut world).unwrap();
+    }
+    let acknowledged = live(&world);
+    let storage = p.writer_mut().storage_mut();
+    storage.fail_sync_at(storage.sync_count());
+    std::thread::sleep(voxeld::journal::writer::SYNC_INTERVAL);
+    let (method, params) = &requests[3];
+    let e = call(&mut world, &mut p, method, params.clone()).unwrap_err();
+    assert_eq!(e.code, codes::JOURNAL, "{e:?}");
+    assert_eq!(live(&world), acknowledged);
+    assert_eq!(replayed(&p), acknowledged);
+    let e = call(
+        &mut world,
+        &mut p,
+        "goxel.add_voxel",
+        json!([0, 0, 0, 1, 2, 3, 255]),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("journal failed"), "{e:?}");
+    let status = call(&mut world, &mut p, "goxel.get_status", json!({})).unwrap();
+    assert_eq!(status["journal"]["state"], "failed", "{status}");
 }
 
 /// Regression: a journal repaired back to before the newest snapshot used to leave the server
@@ -763,4 +859,227 @@ fn a_loaded_project_survives_kill_9_and_replays_to_the_same_hash() {
     assert!(out.status.success(), "{out:?}");
     let replayed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(replayed["world_hash"], after.0.as_str());
+}
+
+/// The journal storage of an in-process server, shared with the test so it can plan faults
+/// while the server runs: a file, wrapped in `FaultyStorage`.
+#[derive(Clone)]
+struct SharedStorage(Arc<Mutex<FaultyStorage<FileStorage>>>);
+
+impl SharedStorage {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FaultyStorage<FileStorage>> {
+        self.0.lock().unwrap()
+    }
+}
+
+impl JournalStorage for SharedStorage {
+    fn len(&self) -> std::io::Result<u64> {
+        self.lock().len()
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        self.lock().read_at(offset, buf)
+    }
+    fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        self.lock().read_all()
+    }
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.lock().append(bytes)
+    }
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.lock().sync()
+    }
+    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
+        self.lock().truncate(len)
+    }
+}
+
+fn in_process_config(dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.socket.path = dir.join("voxeld.sock");
+    config.data_dir = dir.join("data");
+    config.journal.fsync = FsyncPolicy::Always;
+    config.journal.snapshot.every_records = 0;
+    config.journal.snapshot.on_shutdown = false;
+    config.scripts.workers = 1;
+    config
+}
+
+impl Client {
+    /// Sends one raw line and reads one reply line.
+    fn line(&mut self, line: &str) -> Value {
+        self.writer.write_all(line.as_bytes()).unwrap();
+        self.writer.write_all(b"\n").unwrap();
+        let mut reply = String::new();
+        self.reader.read_line(&mut reply).unwrap();
+        serde_json::from_str(&reply).unwrap()
+    }
+}
+
+fn journal_error(reply: &Value) -> &Value {
+    let error = &reply["error"];
+    assert_eq!(error["code"], codes::JOURNAL, "{reply}");
+    error
+}
+
+/// Regression (#12): under `fsync: Always` the real server answered the edits of a group whose
+/// fsync failed as successes. Now no reply of that group acknowledges anything: its edits are
+/// taken back, their replies and those of the reads that saw them are withdrawn with the journal
+/// error, the script and the save asked for on that world never start; later edits are refused,
+/// reads work, `get_status` says so, and a restart recovers exactly what was acknowledged.
+#[test]
+fn the_real_server_never_acknowledges_an_edit_whose_group_fsync_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = in_process_config(dir.path());
+    std::fs::create_dir_all(&config.data_dir).unwrap();
+    let storage = SharedStorage(Arc::new(Mutex::new(FaultyStorage::new(
+        FileStorage::open(config.journal_path()).unwrap(),
+    ))));
+    let server = voxeld::server::spawn_with_storage(config.clone(), storage.clone()).unwrap();
+    let mut c = Client::connect(&server.socket);
+    add_all(&mut c, 0..10);
+    // The success path of a held batch: the script asked for after an edit starts after the
+    // group sync and commits in a later group.
+    let ok = c.line(
+        r#"[{"jsonrpc":"2.0","method":"goxel.add_voxel","params":[30,0,0,1,1,1,255],"id":"a"},
+            {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"goxel.addVoxel(31,0,0,[2,2,2,255]); 7"},"id":"b"}]"#
+            .replace('\n', "")
+            .as_str(),
+    );
+    assert!(
+        ok[0].get("result").is_some() && ok[1]["result"]["success"] == true,
+        "{ok}"
+    );
+    assert_eq!(c.voxel((31, 0, 0)), Some([2, 2, 2, 255]));
+    let acknowledged = c.status();
+    assert_eq!(acknowledged.1, 12);
+
+    let next_sync = storage.lock().sync_count();
+    storage.lock().fail_sync_at(next_sync);
+    let ((x, y, z), color) = edit(10);
+    let batch = json!([
+        {"jsonrpc": "2.0", "method": "goxel.get_voxel", "params": {"x": x, "y": y, "z": z}, "id": 1},
+        {"jsonrpc": "2.0", "method": "goxel.add_voxel", "params": {"x": x, "y": y, "z": z, "color": color}, "id": 2},
+        {"jsonrpc": "2.0", "method": "goxel.get_voxel", "params": {"x": x, "y": y, "z": z}, "id": 3},
+        {"jsonrpc": "2.0", "method": "goxel.execute_script", "params": {"script": "goxel.getVoxel(0,0,0); 1"}, "id": 4},
+        {"jsonrpc": "2.0", "method": "goxel.save_project", "params": {"path": "after.gox"}, "id": 5},
+        {"jsonrpc": "2.0", "method": "goxel.get_status", "id": 6},
+        {"jsonrpc": "2.0", "method": "goxel.add_voxel", "params": {"x": "nope"}, "id": 7},
+    ]);
+    let replies = c.line(&batch.to_string());
+    let replies = replies.as_array().unwrap();
+    let by_id = |id: i64| replies.iter().find(|r| r["id"] == id).unwrap();
+    // The read before the group's first edit saw the synced world: its answer stands.
+    assert_eq!(by_id(1)["result"]["exists"], false, "{replies:?}");
+    for id in 2..=6 {
+        let error = journal_error(by_id(id));
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("injected sync failure"),
+            "{error}"
+        );
+        assert_eq!(error["data"]["seq"], acknowledged.1, "{error}");
+    }
+    assert_eq!(by_id(2)["error"]["data"]["withdrawn"], true);
+    // An error stays what it was: it changed nothing.
+    assert_eq!(by_id(7)["error"]["code"], codes::INVALID_PARAMS);
+    assert!(
+        !config.data_dir.join("after.gox").exists(),
+        "the held save never ran"
+    );
+
+    // The world is the acknowledged one; edits are refused, reads answered.
+    assert_eq!(c.status(), acknowledged);
+    assert_eq!(c.voxel((x, y, z)), None);
+    assert_edits_present(&mut c, 0..10);
+    let refused = add(&mut c, 11).unwrap();
+    let error = journal_error(&refused);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("journal failed"),
+        "{error}"
+    );
+    assert!(
+        error["data"]["recovery"]
+            .as_str()
+            .unwrap()
+            .contains("restart")
+    );
+    let script = c
+        .try_call(
+            "goxel.execute_script",
+            json!({"script": "goxel.addVoxel(40,0,0,[1,1,1,255])"}),
+        )
+        .unwrap();
+    journal_error(&script);
+    journal_error(&c.try_call("goxel.undo", json!({})).unwrap());
+    let status = c.result("goxel.get_status", json!({}));
+    assert_eq!(status["journal"]["state"], "failed", "{status}");
+    assert_eq!(status["read_only"], true);
+    assert_eq!(c.status(), acknowledged);
+
+    // Stopping a failed journal writes nothing (no sync, no snapshot here), so the file is what
+    // a kill -9 would leave; the restart recovers exactly what was acknowledged.
+    let journal = std::fs::read(config.journal_path()).unwrap();
+    drop(c);
+    server.stop().unwrap();
+    assert_eq!(std::fs::read(config.journal_path()).unwrap(), journal);
+    let server = voxeld::server::spawn(config.clone()).unwrap();
+    let mut c = Client::connect(&server.socket);
+    assert_eq!(c.status(), acknowledged);
+    assert_eq!(
+        c.result("goxel.get_status", json!({}))["journal"]["state"],
+        "ok"
+    );
+    add_all(&mut c, 10..12);
+    assert_edits_present(&mut c, 0..12);
+    server.stop().unwrap();
+}
+
+/// #12 item 6: the undo history is kept in memory only, so after a restart (clean or `kill -9`)
+/// there is nothing to undo, and the reply says so plainly; the world itself is recovered, and
+/// steps made after the restart undo as usual.
+#[test]
+fn after_a_restart_undo_says_plainly_that_the_history_starts_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "Always", 0, true);
+    let server = Server::start(dir.path(), &config);
+    let mut c = server.client();
+    add_all(&mut c, 0..3);
+    c.result("goxel.undo", json!({}));
+    let before = c.status();
+    server.terminate();
+    for restart in ["SIGTERM", "kill -9"] {
+        let server = Server::start(dir.path(), &config);
+        let mut c = server.client();
+        assert_eq!(c.status(), before, "{restart}");
+        for method in ["goxel.undo", "goxel.redo"] {
+            let reply = c.try_call(method, json!({})).unwrap();
+            let error = &reply["error"];
+            assert_eq!(error["code"], codes::EDIT_REFUSED, "{restart}: {reply}");
+            let message = error["message"].as_str().unwrap();
+            assert!(message.starts_with("nothing to"), "{message}");
+            assert!(message.contains("a restart empties it"), "{message}");
+            assert_eq!(error["data"]["started_seq"], before.1, "{reply}");
+        }
+        assert_eq!(
+            c.status(),
+            before,
+            "{restart}: a refused undo changes nothing"
+        );
+        if restart == "SIGTERM" {
+            server.kill9();
+        } else {
+            add_all(&mut c, 3..4);
+            c.result("goxel.undo", json!({}));
+            assert_eq!(
+                c.status().0,
+                before.0,
+                "a step made after the restart undoes"
+            );
+        }
+    }
 }

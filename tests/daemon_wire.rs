@@ -464,7 +464,7 @@ const HOUSEKEEPING: &[Step] = &[
               "version":"0.19.0","server":"voxeld","server_version":"$VERSION",
               "layer_count":1,"read_only":false,"width":0,"height":0,"depth":0,
               "world_hash":"<any>","seq":"<any>","tick":"<any>","voxel_count":0,"chunk_count":0,"active_layer":1,
-              "uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>"}}"#,
+              "uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>","journal":{"state":"ok","fsync":"EverySec"}}}"#,
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"status","params":[],"id":13}"#,
@@ -474,7 +474,7 @@ const HOUSEKEEPING: &[Step] = &[
               "version":"0.19.0","server":"voxeld","server_version":"$VERSION",
               "layer_count":1,"read_only":false,"width":0,"height":0,"depth":0,
               "world_hash":"<any>","seq":"<any>","tick":"<any>","voxel_count":0,"chunk_count":0,"active_layer":1,
-              "uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>"}}"#,
+              "uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>","journal":{"state":"ok","fsync":"EverySec"}}}"#,
     ),
     // list_methods: {count, methods: [{method, description}]}, one entry per method of the
     // table ($METHOD_LIST; `daemon_methods_come_first` checks that the daemon's 34 lead it).
@@ -517,7 +517,7 @@ const PROJECT: &[Step] = &[
         r#">> {"jsonrpc":"2.0","method":"goxel.get_status","id":6}"#,
         r#"<< {"jsonrpc":"2.0","id":6,"result":{"version":"0.19.0","layer_count":1,"read_only":false,"width":0,"height":0,"depth":0,
               "status":"running","server":"voxeld","server_version":"$VERSION","world_hash":"<@empty>","seq":"<any>","tick":"<any>",
-              "voxel_count":0,"chunk_count":0,"active_layer":1,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>"}}"#,
+              "voxel_count":0,"chunk_count":0,"active_layer":1,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>","journal":{"state":"ok","fsync":"EverySec"}}}"#,
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.add_voxel","params":[0,0,0,9,9,9,255],"id":7}"#,
@@ -535,7 +535,7 @@ const PROJECT: &[Step] = &[
         r#">> {"jsonrpc":"2.0","method":"goxel.get_status","params":[1],"id":10}"#,
         r#"<< {"jsonrpc":"2.0","id":10,"result":{"version":"0.19.0","layer_count":2,"read_only":false,"width":3,"height":2,"depth":1,
               "status":"running","server":"voxeld","server_version":"$VERSION","world_hash":"<any>","seq":"<any>","tick":"<any>",
-              "voxel_count":2,"chunk_count":2,"active_layer":2,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>"}}"#,
+              "voxel_count":2,"chunk_count":2,"active_layer":2,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>","journal":{"state":"ok","fsync":"EverySec"}}}"#,
     ),
     // A new project throws the old one away: one empty layer, id 1, active.
     (
@@ -546,7 +546,7 @@ const PROJECT: &[Step] = &[
         r#">> {"jsonrpc":"2.0","method":"goxel.get_status","params":null,"id":12}"#,
         r#"<< {"jsonrpc":"2.0","id":12,"result":{"version":"0.19.0","layer_count":1,"read_only":false,"width":0,"height":0,"depth":0,
               "status":"running","server":"voxeld","server_version":"$VERSION","world_hash":"<@empty>","seq":"<any>","tick":"<any>",
-              "voxel_count":0,"chunk_count":0,"active_layer":1,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>"}}"#,
+              "voxel_count":0,"chunk_count":0,"active_layer":1,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>","journal":{"state":"ok","fsync":"EverySec"}}}"#,
     ),
 ];
 
@@ -1755,7 +1755,7 @@ macro_rules! files_status {
               "status":"running","server":"voxeld","server_version":"$VERSION","world_hash":""#,
             $hash,
             r#"","seq":"<any>","tick":"<any>",
-              "voxel_count":3,"chunk_count":2,"active_layer":2,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>"}}"#
+              "voxel_count":3,"chunk_count":2,"active_layer":2,"uptime_ms":"<any>","connections":"<any>","requests":"<any>","scripts":"<any>","journal":{"state":"ok","fsync":"EverySec"}}}"#
         )
     };
 }

@@ -3,12 +3,12 @@
 use voxeld::journal::check::{check_path, repair_path};
 use voxeld::journal::format::{Record, RecordKind, Source};
 use voxeld::journal::{
-    FsyncPolicy, JournalWriter, MemStorage, RepairError, RepairMode, check, repair, scan,
+    JournalWriter, MemStorage, RepairError, RepairMode, SyncMode, check, repair, scan,
 };
 
 /// A journal of records `1..=count` and the offset of each.
 fn journal(count: u64) -> (Vec<u8>, Vec<u64>) {
-    let (mut writer, _) = JournalWriter::open(MemStorage::new(), FsyncPolicy::Never).unwrap();
+    let (mut writer, _) = JournalWriter::open(MemStorage::new(), SyncMode::OsDecides).unwrap();
     for seq in 1..=count {
         let payload = seq.to_le_bytes().repeat(3);
         writer
@@ -109,7 +109,7 @@ fn repair_cuts_mid_file_corruption_only_with_the_flag() {
     assert_eq!(repaired.truncated_to, Some(offsets[4]));
     assert_eq!(repaired.records_dropped, 7);
     assert!(repaired.to_string().contains("removed"), "{repaired}");
-    let (_, scan) = JournalWriter::open(storage, FsyncPolicy::Never).unwrap();
+    let (_, scan) = JournalWriter::open(storage, SyncMode::OsDecides).unwrap();
     assert_eq!(scan.seq_range(), Some(1..=4));
 }
 

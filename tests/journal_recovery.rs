@@ -3,7 +3,7 @@
 use voxeld::journal::format::{Header, Record, RecordKind, Source, encode_record};
 use voxeld::journal::reader::Corruption;
 use voxeld::journal::{
-    FaultyStorage, FileStorage, FsyncPolicy, JournalStorage, JournalWriter, MemStorage, ScanError,
+    FaultyStorage, FileStorage, JournalStorage, JournalWriter, MemStorage, ScanError, SyncMode,
     scan,
 };
 
@@ -37,7 +37,7 @@ fn append_seq<S: JournalStorage>(writer: &mut JournalWriter<S>, seq: u64) {
 /// A journal holding records `1..=count`, committed `per_commit` at a time; returns the bytes and
 /// the offset of every record.
 fn journal(count: u64, per_commit: u64) -> (Vec<u8>, Vec<u64>) {
-    let (mut writer, _) = JournalWriter::open(MemStorage::new(), FsyncPolicy::Never).unwrap();
+    let (mut writer, _) = JournalWriter::open(MemStorage::new(), SyncMode::OsDecides).unwrap();
     for seq in 1..=count {
         append_seq(&mut writer, seq);
         if seq % per_commit == 0 {
@@ -72,7 +72,7 @@ fn assert_records(storage: &impl JournalStorage, count: u64) {
 fn many_records_round_trip_through_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/dir/journal.vxj");
-    let (mut writer, scan) = JournalWriter::open_path(&path, FsyncPolicy::Always).unwrap();
+    let (mut writer, scan) = JournalWriter::open_path(&path, SyncMode::PerCommit).unwrap();
     assert_eq!(scan.record_count(), 0);
     for seq in 1..=5000 {
         append_seq(&mut writer, seq);
@@ -85,7 +85,7 @@ fn many_records_round_trip_through_a_file() {
     drop(writer);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
 
-    let (mut writer, scan) = JournalWriter::open_path(&path, FsyncPolicy::Always).unwrap();
+    let (mut writer, scan) = JournalWriter::open_path(&path, SyncMode::PerCommit).unwrap();
     assert_eq!(scan.seq_range(), Some(1..=5000));
     assert_eq!(scan.torn_tail(), None);
     assert!(scan.header().unwrap().created_by.starts_with("voxeld "));
@@ -101,7 +101,7 @@ fn torn_tail_at_every_cut_of_the_last_record_recovers_the_previous_record() {
     let last = *offsets.last().unwrap() as usize;
     for cut in last..bytes.len() {
         let storage = MemStorage::from_bytes(bytes[..cut].to_vec());
-        let (mut writer, scan) = JournalWriter::open(storage, FsyncPolicy::Always).unwrap();
+        let (mut writer, scan) = JournalWriter::open(storage, SyncMode::PerCommit).unwrap();
         assert_eq!(scan.record_count(), 19, "cut at {cut}");
         let expected_tail = (cut > last).then_some((last as u64, (cut - last) as u64));
         assert_eq!(
@@ -126,7 +126,7 @@ fn torn_group_commit_at_every_byte_recovers_the_previous_commit() {
     for keep in 0..group_len {
         let (mut writer, _) = JournalWriter::open(
             FaultyStorage::new(MemStorage::from_bytes(base.clone())),
-            FsyncPolicy::Always,
+            SyncMode::PerCommit,
         )
         .unwrap();
         for seq in 11..=14 {
@@ -139,7 +139,7 @@ fn torn_group_commit_at_every_byte_recovers_the_previous_commit() {
         let mut disk = full[..base.len() + keep].to_vec();
         assert_eq!(&disk[..base.len()], base.as_slice());
         let (writer, scan) =
-            JournalWriter::open(MemStorage::from_bytes(disk.clone()), FsyncPolicy::Always).unwrap();
+            JournalWriter::open(MemStorage::from_bytes(disk.clone()), SyncMode::PerCommit).unwrap();
         let complete = offsets[10..]
             .iter()
             .chain(std::iter::once(&(full.len() as u64)))
@@ -169,7 +169,7 @@ fn a_flipped_byte_in_a_middle_record_is_corruption_at_that_record() {
                 }
                 other => panic!("flip at {at}: expected corruption, got {other:?}"),
             }
-            let err = JournalWriter::open(storage, FsyncPolicy::Always).unwrap_err();
+            let err = JournalWriter::open(storage, SyncMode::PerCommit).unwrap_err();
             assert!(
                 format!("{:#}", anyhow::Error::from(err)).contains(&format!("byte offset {start}")),
                 "flip at {at}"
@@ -235,7 +235,7 @@ fn a_zero_filled_tail_is_torn_but_zeros_before_valid_records_are_corruption() {
     let mut zeroed = bytes.clone();
     zeroed.extend_from_slice(&[0; 4096]);
     let (writer, scan) =
-        JournalWriter::open(MemStorage::from_bytes(zeroed), FsyncPolicy::Never).unwrap();
+        JournalWriter::open(MemStorage::from_bytes(zeroed), SyncMode::OsDecides).unwrap();
     assert_eq!(scan.record_count(), 6);
     assert_eq!(writer.storage().bytes(), bytes.as_slice());
 
@@ -259,7 +259,7 @@ fn a_torn_header_is_replaced_by_a_fresh_one() {
     for cut in 1..header.len() {
         let (writer, scan) = JournalWriter::open(
             MemStorage::from_bytes(header[..cut].to_vec()),
-            FsyncPolicy::Always,
+            SyncMode::PerCommit,
         )
         .unwrap();
         assert_eq!(scan.torn_tail().map(|t| t.offset), Some(0), "cut {cut}");
@@ -278,14 +278,14 @@ fn a_file_that_is_not_a_journal_or_is_corrupt_is_refused_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.vxj");
     std::fs::write(&path, b"{\"jsonrpc\":\"2.0\"}\n").unwrap();
-    let err = JournalWriter::open_path(&path, FsyncPolicy::Always).unwrap_err();
+    let err = JournalWriter::open_path(&path, SyncMode::PerCommit).unwrap_err();
     assert!(format!("{:#}", anyhow::Error::from(err)).contains("bad magic"));
     assert_eq!(std::fs::read(&path).unwrap(), b"{\"jsonrpc\":\"2.0\"}\n");
 
     let (mut bytes, offsets) = journal(10, 3);
     bytes[offsets[2] as usize + 12] ^= 4;
     std::fs::write(&path, &bytes).unwrap();
-    assert!(JournalWriter::open_path(&path, FsyncPolicy::Always).is_err());
+    assert!(JournalWriter::open_path(&path, SyncMode::PerCommit).is_err());
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
 
@@ -334,7 +334,7 @@ fn a_crash_at_any_write_keeps_every_acknowledged_record() {
     for crash_at in 1..total_appends {
         for keep_fraction in [0usize, 1, 2, 3] {
             let storage = FaultyStorage::new(MemStorage::new());
-            let (mut writer, _) = JournalWriter::open(storage, FsyncPolicy::Always).unwrap();
+            let (mut writer, _) = JournalWriter::open(storage, SyncMode::PerCommit).unwrap();
             let mut acknowledged = 0;
             let mut appended = 0;
             // The process dies with the torn write: no rollback reaches the disk.
@@ -360,7 +360,7 @@ fn a_crash_at_any_write_keeps_every_acknowledged_record() {
             }
             assert!(crashed, "crash_at {crash_at}");
             let disk = writer.into_storage().into_inner();
-            let (mut writer, scan) = JournalWriter::open(disk, FsyncPolicy::Always).unwrap();
+            let (mut writer, scan) = JournalWriter::open(disk, SyncMode::PerCommit).unwrap();
             let recovered = scan.seq_range().map_or(0, |r| *r.end());
             assert!(
                 recovered >= acknowledged && recovered <= appended,
@@ -407,7 +407,7 @@ fn a_torn_write_to_a_real_file_is_cut_on_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.vxj");
     let storage = FaultyStorage::new(FileStorage::open(&path).unwrap());
-    let (mut writer, _) = JournalWriter::open(storage, FsyncPolicy::Always).unwrap();
+    let (mut writer, _) = JournalWriter::open(storage, SyncMode::PerCommit).unwrap();
     for seq in 1..=10 {
         append_seq(&mut writer, seq);
     }
@@ -423,7 +423,7 @@ fn a_torn_write_to_a_real_file_is_cut_on_reopen() {
     drop(writer);
     assert!(std::fs::metadata(&path).unwrap().len() > good_len);
 
-    let (mut writer, scan) = JournalWriter::open_path(&path, FsyncPolicy::Always).unwrap();
+    let (mut writer, scan) = JournalWriter::open_path(&path, SyncMode::PerCommit).unwrap();
     assert_eq!(scan.seq_range(), Some(1..=10));
     assert_eq!(scan.torn_tail().unwrap().offset, good_len);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), good_len);

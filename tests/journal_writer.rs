@@ -1,11 +1,11 @@
-//! The writer: group commit, fsync policies on an injected clock, and failed writes and syncs
-//! rolled back so memory and disk agree and the writer stays usable.
+//! The writer: group commit, sync modes on an injected clock, failed writes rolled back so
+//! memory and disk agree and the writer stays usable, and failed syncs that fail the journal.
 
 use std::time::{Duration, Instant};
 
 use voxeld::journal::format::{MAX_PAYLOAD_LEN, Record, RecordKind, Source};
 use voxeld::journal::{
-    AppendError, CommitError, FaultyStorage, FsyncPolicy, JournalWriter, MemStorage, scan,
+    AppendError, CommitError, FaultyStorage, JournalWriter, MemStorage, SyncMode, scan,
 };
 
 fn record(seq: u64) -> Record<'static> {
@@ -17,7 +17,7 @@ fn record(seq: u64) -> Record<'static> {
     }
 }
 
-fn faulty(policy: FsyncPolicy) -> JournalWriter<FaultyStorage<MemStorage>> {
+fn faulty(policy: SyncMode) -> JournalWriter<FaultyStorage<MemStorage>> {
     JournalWriter::open(FaultyStorage::new(MemStorage::new()), policy)
         .unwrap()
         .0
@@ -29,7 +29,7 @@ fn ms(n: u64) -> Duration {
 
 #[test]
 fn a_commit_writes_all_pending_records_in_one_append_and_one_sync() {
-    let mut writer = faulty(FsyncPolicy::Always);
+    let mut writer = faulty(SyncMode::PerCommit);
     let (appends, syncs) = (
         writer.storage().append_count(),
         writer.storage().sync_count(),
@@ -52,9 +52,9 @@ fn a_commit_writes_all_pending_records_in_one_append_and_one_sync() {
 }
 
 #[test]
-fn never_does_not_sync_and_always_syncs_every_commit() {
-    for (policy, expected) in [(FsyncPolicy::Never, 0), (FsyncPolicy::Always, 5)] {
-        let mut writer = faulty(policy);
+fn os_decides_does_not_sync_and_per_commit_syncs_every_commit() {
+    for (mode, expected) in [(SyncMode::OsDecides, 0), (SyncMode::PerCommit, 5)] {
+        let mut writer = faulty(mode);
         let before = writer.storage().sync_count();
         let t0 = Instant::now();
         for seq in 1..=5 {
@@ -62,18 +62,14 @@ fn never_does_not_sync_and_always_syncs_every_commit() {
             writer.commit_at(t0 + ms(seq)).unwrap();
             assert!(!writer.tick_at(t0 + ms(10_000 * seq)).unwrap());
         }
-        assert_eq!(
-            writer.storage().sync_count() - before,
-            expected,
-            "{policy:?}"
-        );
-        assert_eq!(writer.is_dirty(), policy == FsyncPolicy::Never);
+        assert_eq!(writer.storage().sync_count() - before, expected, "{mode:?}");
+        assert_eq!(writer.is_dirty(), mode == SyncMode::OsDecides);
     }
 }
 
 #[test]
-fn every_sec_syncs_at_most_once_a_second_and_tick_syncs_an_idle_dirty_journal() {
-    let mut writer = faulty(FsyncPolicy::EverySec);
+fn periodic_syncs_at_most_once_a_second_and_tick_syncs_an_idle_dirty_journal() {
+    let mut writer = faulty(SyncMode::Periodic);
     let syncs = |w: &JournalWriter<FaultyStorage<MemStorage>>| w.storage().sync_count() - 1;
     let t0 = Instant::now();
     writer.append(&record(1)).unwrap();
@@ -121,7 +117,7 @@ fn every_sec_syncs_at_most_once_a_second_and_tick_syncs_an_idle_dirty_journal() 
 
 #[test]
 fn a_failed_append_returns_the_error_leaves_the_storage_unchanged_and_the_writer_usable() {
-    let mut writer = faulty(FsyncPolicy::Always);
+    let mut writer = faulty(SyncMode::PerCommit);
     writer.append(&record(1)).unwrap();
     writer.commit().unwrap();
     let len = writer.storage().inner().bytes().len();
@@ -146,7 +142,7 @@ fn a_failed_append_returns_the_error_leaves_the_storage_unchanged_and_the_writer
 
 #[test]
 fn a_torn_append_is_cut_back_to_the_last_good_length() {
-    let mut writer = faulty(FsyncPolicy::Always);
+    let mut writer = faulty(SyncMode::PerCommit);
     writer.append(&record(1)).unwrap();
     writer.commit().unwrap();
     let len = writer.len();
@@ -161,8 +157,8 @@ fn a_torn_append_is_cut_back_to_the_last_good_length() {
 }
 
 #[test]
-fn a_failed_sync_under_always_drops_the_commit_and_returns_the_error() {
-    let mut writer = faulty(FsyncPolicy::Always);
+fn a_failed_sync_per_commit_drops_the_commit_and_fails_the_journal() {
+    let mut writer = faulty(SyncMode::PerCommit);
     writer.append(&record(1)).unwrap();
     writer.commit().unwrap();
     let len = writer.len();
@@ -172,14 +168,88 @@ fn a_failed_sync_under_always_drops_the_commit_and_returns_the_error() {
     assert!(matches!(writer.commit(), Err(CommitError::Sync(_))));
     assert_eq!(writer.storage().inner().bytes().len() as u64, len);
     assert_eq!(writer.next_seq(), Some(2));
-    writer.append(&record(2)).unwrap();
-    writer.commit().unwrap();
-    assert_eq!(scan(writer.storage()).unwrap().seq_range(), Some(1..=2));
+    assert_journal_failed(&mut writer, 2);
+    assert_eq!(scan(writer.storage()).unwrap().seq_range(), Some(1..=1));
+}
+
+/// A failed journal refuses every write, without calling the storage, and never retries the
+/// sync (after a failed fsync a retry can "succeed" without the data).
+fn assert_journal_failed(writer: &mut JournalWriter<FaultyStorage<MemStorage>>, next: u64) {
+    assert!(writer.failure().unwrap().contains("injected sync failure"));
+    let (appends, syncs) = (
+        writer.storage().append_count(),
+        writer.storage().sync_count(),
+    );
+    writer.append(&record(next)).unwrap();
+    assert!(matches!(writer.commit(), Err(CommitError::Failed(_))));
+    assert_eq!(
+        writer.pending_count(),
+        0,
+        "a refused commit drops its records"
+    );
+    assert_eq!(writer.next_seq(), Some(next));
+    assert!(matches!(writer.sync(), Err(CommitError::Failed(_))));
+    assert!(!writer.tick_at(Instant::now() + ms(60_000)).unwrap_or(false));
+    assert_eq!(
+        (
+            writer.storage().append_count(),
+            writer.storage().sync_count()
+        ),
+        (appends, syncs)
+    );
 }
 
 #[test]
-fn a_failed_tick_sync_keeps_acknowledged_records_and_retries() {
-    let mut writer = faulty(FsyncPolicy::EverySec);
+fn group_commits_only_write_and_one_sync_makes_the_group_durable() {
+    let mut writer = faulty(SyncMode::Group);
+    let syncs = writer.storage().sync_count();
+    for seq in 1..=5 {
+        writer.append(&record(seq)).unwrap();
+        writer.commit().unwrap();
+    }
+    assert_eq!(writer.storage().sync_count(), syncs, "commits do not sync");
+    assert!(writer.is_dirty());
+    assert!(
+        !writer.tick().unwrap(),
+        "tick leaves the group to its owner"
+    );
+    writer.sync().unwrap();
+    assert_eq!(writer.storage().sync_count(), syncs + 1);
+    assert_eq!(writer.synced_len(), writer.len());
+    writer.sync().unwrap();
+    assert_eq!(writer.storage().sync_count(), syncs + 1, "clean: no sync");
+}
+
+/// Regression (#12): a failed group sync was only logged, and the group acknowledged.
+#[test]
+fn a_failed_group_sync_cuts_the_whole_group_and_fails_the_journal() {
+    let mut writer = faulty(SyncMode::Group);
+    writer.append(&record(1)).unwrap();
+    writer.commit().unwrap();
+    writer.sync().unwrap();
+    let synced = writer.len();
+    for seq in 2..=4 {
+        writer.append(&record(seq)).unwrap();
+        writer.commit().unwrap();
+    }
+    assert!(writer.len() > synced);
+    let next = writer.storage().sync_count();
+    writer.storage_mut().fail_sync_at(next);
+    assert!(matches!(writer.sync(), Err(CommitError::Sync(_))));
+    assert_eq!(writer.len(), synced);
+    assert_eq!(writer.storage().inner().bytes().len() as u64, synced);
+    assert_eq!(writer.next_seq(), Some(2));
+    assert_journal_failed(&mut writer, 2);
+    // What a restart finds: the synced record only.
+    let disk = writer.into_storage().into_inner();
+    let (reopened, scan) = JournalWriter::open(disk, SyncMode::Group).unwrap();
+    assert_eq!(scan.seq_range(), Some(1..=1));
+    assert!(reopened.failure().is_none(), "reopening clears the failure");
+}
+
+#[test]
+fn a_failed_tick_sync_keeps_acknowledged_records_and_fails_the_journal() {
+    let mut writer = faulty(SyncMode::Periodic);
     let t0 = Instant::now();
     writer.append(&record(1)).unwrap();
     writer.commit_at(t0).unwrap();
@@ -191,15 +261,14 @@ fn a_failed_tick_sync_keeps_acknowledged_records_and_retries() {
         writer.tick_at(t0 + ms(1100)),
         Err(CommitError::Sync(_))
     ));
-    assert!(writer.is_dirty());
     assert_eq!(scan(writer.storage()).unwrap().record_count(), 2);
-    assert!(writer.tick_at(t0 + ms(1200)).unwrap());
-    assert!(!writer.is_dirty());
+    assert_journal_failed(&mut writer, 3);
+    assert_eq!(scan(writer.storage()).unwrap().record_count(), 2);
 }
 
 #[test]
 fn a_failed_rollback_truncate_blocks_writes_until_it_succeeds() {
-    let mut writer = faulty(FsyncPolicy::Always);
+    let mut writer = faulty(SyncMode::PerCommit);
     writer.append(&record(1)).unwrap();
     writer.commit().unwrap();
     let len = writer.len();
@@ -224,7 +293,7 @@ fn a_failed_rollback_truncate_blocks_writes_until_it_succeeds() {
 
 #[test]
 fn append_rejects_out_of_order_seqs_and_oversized_payloads() {
-    let mut writer = faulty(FsyncPolicy::Never);
+    let mut writer = faulty(SyncMode::OsDecides);
     writer.append(&record(10)).unwrap();
     assert_eq!(
         writer.append(&record(12)),
@@ -256,21 +325,4 @@ fn append_rejects_out_of_order_seqs_and_oversized_payloads() {
     writer.append(&record(11)).unwrap();
     writer.commit().unwrap();
     assert_eq!(scan(writer.storage()).unwrap().seq_range(), Some(10..=11));
-}
-
-#[test]
-fn fsync_policy_reads_from_config_names() {
-    #[derive(serde::Deserialize)]
-    struct Config {
-        fsync: Vec<FsyncPolicy>,
-    }
-    let config: Config = ron::from_str("(fsync: [always, every_sec, never])").unwrap();
-    assert_eq!(
-        config.fsync,
-        [
-            FsyncPolicy::Always,
-            FsyncPolicy::EverySec,
-            FsyncPolicy::Never
-        ]
-    );
 }

@@ -2,9 +2,9 @@
 //! world accepted, so a crash loses nothing acknowledged and a replay reaches the same world hash.
 //!
 //! ```
-//! use voxeld::journal::{FsyncPolicy, JournalWriter, MemStorage, Record, RecordKind, Source, scan};
+//! use voxeld::journal::{SyncMode, JournalWriter, MemStorage, Record, RecordKind, Source, scan};
 //!
-//! let (mut writer, _recovered) = JournalWriter::open(MemStorage::new(), FsyncPolicy::Always).unwrap();
+//! let (mut writer, _recovered) = JournalWriter::open(MemStorage::new(), SyncMode::PerCommit).unwrap();
 //! for seq in 1..=3 {
 //!     let record = Record { kind: RecordKind::Buffer, seq, source: Source::Rpc, payload: b"edit" };
 //!     writer.append(&record).unwrap();
@@ -48,4 +48,4 @@ pub use format::{Header, HeaderError, Record, RecordKind, Source};
 pub use reader::{Corruption, Records, Scan, ScanError, TornTail, scan};
 pub use snapshot_file::{SnapshotError, read_snapshot, write_snapshot};
 pub use storage::{FaultyStorage, FileStorage, JournalStorage, MemStorage};
-pub use writer::{AppendError, CommitError, FsyncPolicy, JournalWriter, OpenError};
+pub use writer::{AppendError, CommitError, JournalWriter, OpenError, SyncMode};

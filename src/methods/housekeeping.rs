@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Ctx, METHODS, Reply, ScriptRequest};
+use super::{Ctx, JOURNAL_RECOVERY, JournalState, METHODS, Reply, ScriptRequest};
 use crate::rpc::{Params, RpcError};
 
 /// The daemon version voxeld answers as, so version checks written for the daemon pass.
@@ -59,7 +59,7 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
         "server": "voxeld",
         "server_version": env!("CARGO_PKG_VERSION"),
         "layer_count": s.layers().count(),
-        "read_only": false,
+        "read_only": ctx.journal.refusal().is_some(),
         "width": size[0], "height": size[1], "depth": size[2],
         "world_hash": s.hash_hex(),
         "seq": s.seq,
@@ -71,7 +71,20 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
         "connections": ctx.facts.connections,
         "requests": ctx.facts.requests,
         "scripts": ctx.facts.scripts.map_or(Value::Null, |p| serde_json::to_value(p.stats()).unwrap_or(Value::Null)),
+        "journal": journal_state(ctx.journal.state()),
     })
+}
+
+/// `journal` in `goxel.get_status`: `{state: "off"}`, `{state: "ok", fsync}`, or
+/// `{state: "failed", fsync, error, recovery}` once a sync failed (edits are then refused).
+fn journal_state(state: JournalState<'_>) -> Value {
+    match state {
+        JournalState::Off => json!({ "state": "off" }),
+        JournalState::Ok { fsync } => json!({ "state": "ok", "fsync": fsync }),
+        JournalState::Failed { fsync, error } => json!({
+            "state": "failed", "fsync": fsync, "error": error, "recovery": JOURNAL_RECOVERY,
+        }),
+    }
 }
 
 /// `version`: the daemon's `{version, type, protocol}`, plus which server this is.

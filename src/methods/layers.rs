@@ -1,9 +1,9 @@
 //! Layer and project methods, and undo/redo.
 
 use serde_json::json;
-use systems::{CommandBuffer, Edit, LayerId, Source};
+use systems::{CommandBuffer, Edit, EditError, LayerId, Source};
 
-use super::{Ctx, Reply};
+use super::{ApplyError, Ctx, Reply, apply_error};
 use crate::rpc::{Params, RpcError, codes};
 
 fn whole_world(edits: Vec<Edit>) -> CommandBuffer {
@@ -246,8 +246,29 @@ pub fn undo(ctx: &mut Ctx<'_>, _params: &Params<'_>, undo: bool) -> Result<Reply
     } else {
         CommandBuffer::redo()
     };
-    let outcome = ctx.edit(buffer, "")?;
+    let outcome = match ctx.apply_recorded(buffer) {
+        Ok(outcome) => outcome,
+        Err(ApplyError::Edit(e @ (EditError::NothingToUndo | EditError::NothingToRedo))) => {
+            return Err(empty_history(ctx, e));
+        }
+        Err(e) => return Err(apply_error(e, "")),
+    };
     Ok(Reply::Value(
         json!({ "success": true, "changed_count": outcome.changed_count, "seq": outcome.seq }),
     ))
+}
+
+/// "Nothing to undo" (or redo), saying why: the history is in memory, holds at most
+/// `world.undo_depth` steps, and only those made since the server started; a restart (clean or
+/// `kill -9`) starts it empty, although the world itself is recovered.
+fn empty_history(ctx: &Ctx<'_>, e: EditError) -> RpcError {
+    let depth = ctx.world.world.resource::<systems::UndoHistory>().depth;
+    let started = ctx.facts.started_seq;
+    RpcError::server(
+        codes::EDIT_REFUSED,
+        format!(
+            "{e}: the undo history holds the last {depth} steps made since this server started (at seq {started}); it is kept in memory only, so a restart empties it (the world itself is recovered from the journal)"
+        ),
+        Some(json!({ "undo_depth": depth, "started_seq": started, "seq": ctx.world.seq() })),
+    )
 }

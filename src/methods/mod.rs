@@ -20,7 +20,11 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use systems::{BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld};
+use systems::{
+    Applied, BufferOutcome, CommandBuffer, EditError, HistoryMode, LayerId, Source, VoxelWorld,
+};
+
+use systems::simulation::RuleSet;
 
 use crate::codec::encode_buffer;
 use crate::journal::RecordKind;
@@ -41,6 +45,80 @@ pub trait Recorder {
         source: Source,
         payload: &[u8],
     ) -> Result<(), String>;
+
+    /// Why the journal refuses every edit now (it failed), if it does. A refused edit is not
+    /// applied at all.
+    fn refusal(&self) -> Option<&str> {
+        None
+    }
+
+    /// Takes the change just recorded while its record may still fail to become durable
+    /// (`fsync: Always`, until the iteration's group sync): if that sync fails, the recorder
+    /// takes the group back, newest first (see [`Held`] for what can be taken back). The
+    /// default drops it: the record is as durable as it will get.
+    fn hold(&mut self, change: Held) {
+        drop(change);
+    }
+
+    /// Makes the held group durable now, before `world` changes in a way that cannot be taken
+    /// back (simulation ticks, see [`Held::Steps`]), so a group never holds a buffer older
+    /// than a step. `Err`: the sync failed, the group was taken back and the journal failed.
+    /// The default has nothing held.
+    fn sync_held(&mut self, world: &mut VoxelWorld) -> Result<(), String> {
+        let _ = world;
+        Ok(())
+    }
+
+    /// The journal's state, for `goxel.get_status`.
+    fn state(&self) -> JournalState<'_> {
+        JournalState::Off
+    }
+}
+
+/// What `goxel.get_status` says about the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalState<'a> {
+    /// No journal: edits are lost on exit.
+    Off,
+    /// Recording edits under this fsync policy (the config's name).
+    Ok {
+        /// `Always`, `EverySec` or `Never`.
+        fsync: &'a str,
+    },
+    /// A sync failed: edits are refused until the server is restarted.
+    Failed {
+        /// The config's fsync policy.
+        fsync: &'a str,
+        /// What failed.
+        error: &'a str,
+    },
+}
+
+/// A change recorded under `fsync: Always` that waits for the iteration's group sync
+/// ([`Recorder::hold`]). If the sync fails, the group is taken back newest first:
+pub enum Held {
+    /// A buffer: taken back exactly ([`VoxelWorld::revert_last`]).
+    Buffer(Applied),
+    /// A rule change numbered `seq`: taken back exactly (the old rules, `seq - 1`).
+    Rules {
+        /// The rules in force before the change.
+        old: RuleSet,
+        /// The change's sequence number.
+        seq: u64,
+    },
+    /// A run of `ticks` simulation ticks recorded as `seq`. A tick has no inverse, so it is
+    /// never taken back: the ticks stay in memory but not in the journal, the journal fails
+    /// (every edit and every further tick refused until restart), and no reply that saw them
+    /// is sent (they are withdrawn with the journal error like the rest of the group). A
+    /// restart replays the journal without them. Since ticks only run with nothing older held
+    /// ([`Recorder::sync_held`]), a step only ever heads its group, and every buffer and rule
+    /// change after it is still taken back exactly.
+    Steps {
+        /// The Step record's sequence number.
+        seq: u64,
+        /// How many ticks it holds.
+        ticks: u64,
+    },
 }
 
 /// A recorder that keeps nothing (tests, and servers with the journal off).
@@ -67,6 +145,9 @@ pub struct ServerFacts<'a> {
     pub requests: u64,
     /// The script pool, asked for its statistics only by the status methods.
     pub scripts: Option<&'a ScriptPool<WorldHost>>,
+    /// The world's `seq` when the server started (recovered from the journal): the undo
+    /// history holds only steps made after it.
+    pub started_seq: u64,
 }
 
 /// What a method works with.
@@ -143,8 +224,11 @@ pub fn raw<T: Serialize>(value: &T) -> Result<Reply, RpcError> {
 
 impl Ctx<'_> {
     /// Applies a buffer and records it. A refused buffer or a failed record leaves the world
-    /// as it was.
+    /// as it was; a failed journal refuses the buffer before it is applied.
     pub fn apply_recorded(&mut self, buffer: CommandBuffer) -> Result<BufferOutcome, ApplyError> {
+        if let Some(reason) = self.journal.refusal() {
+            return Err(ApplyError::JournalFailed(reason.to_string()));
+        }
         // Ticks taken before this buffer come first in the journal, as they did in the world.
         simulation::record_steps(self.world, self.journal).map_err(ApplyError::Journal)?;
         let mode = buffer.history;
@@ -162,22 +246,17 @@ impl Ctx<'_> {
             .journal
             .record(RecordKind::Buffer, outcome.seq, source, &payload)
         {
-            self.world.revert_last(mode, &applied);
+            self.world.revert_last(applied);
             return Err(ApplyError::Journal(e));
         }
+        self.journal.hold(Held::Buffer(applied));
         Ok(outcome)
     }
 
     /// Applies a buffer and maps refusals to JSON-RPC errors, naming `field` for bad values.
     pub fn edit(&mut self, buffer: CommandBuffer, field: &str) -> Result<BufferOutcome, RpcError> {
-        self.apply_recorded(buffer).map_err(|e| match e {
-            ApplyError::Edit(e) => edit_error(e, field),
-            ApplyError::Journal(msg) => RpcError::server(
-                codes::JOURNAL,
-                format!("journal write failed, edit not applied: {msg}"),
-                None,
-            ),
-        })
+        self.apply_recorded(buffer)
+            .map_err(|e| apply_error(e, field))
     }
 
     /// The active layer.
@@ -229,6 +308,38 @@ pub enum ApplyError {
     Edit(EditError),
     /// The journal could not record it (the world was restored).
     Journal(String),
+    /// The journal failed earlier and refuses every edit (nothing was applied).
+    JournalFailed(String),
+}
+
+/// Maps a refusal of [`Ctx::apply_recorded`] to a JSON-RPC error, naming `field` for bad values.
+pub fn apply_error(e: ApplyError, field: &str) -> RpcError {
+    match e {
+        ApplyError::Edit(e) => edit_error(e, field),
+        ApplyError::Journal(msg) => RpcError::server(
+            codes::JOURNAL,
+            format!("journal write failed, edit not applied: {msg}"),
+            None,
+        ),
+        ApplyError::JournalFailed(reason) => journal_failed(&reason),
+    }
+}
+
+/// How to get a failed journal going again, as replies and the log say it.
+pub const JOURNAL_RECOVERY: &str =
+    "restart voxeld: start-up reopens the journal and recovers every acknowledged edit from it";
+
+/// The error for an edit refused because the journal failed (`reason`: what failed).
+pub fn journal_failed(reason: &str) -> RpcError {
+    RpcError::server(
+        codes::JOURNAL,
+        format!(
+            "the journal failed ({reason}); edits are refused and reads still work until the server is restarted"
+        ),
+        Some(serde_json::json!({
+            "journal": "failed", "error": reason, "recovery": JOURNAL_RECOVERY,
+        })),
+    )
 }
 
 /// Maps a world refusal to a JSON-RPC error; `field` is the parameter to blame for bad values.

@@ -6,6 +6,12 @@
 //! Meta record ([`change_rules`]), so replay runs the same rules whatever the config says then.
 //! `running` and `tick_rate` only decide *when* the server ticks; the ticks themselves are in
 //! the journal, so they are not recorded.
+//!
+//! A failed journal ([`Recorder::refusal`]) refuses steps and rule changes like edits: no
+//! tick runs and no rule changes that the journal could not record. Under `fsync: Always`
+//! steps and rule changes are held for the group sync like buffers ([`Held`]): a rule change
+//! whose sync fails is taken back; a step cannot be (a tick has no inverse), so its ticks stay
+//! in memory only, the journal fails and no reply that saw them is sent (see [`Held::Steps`]).
 
 use std::time::Duration;
 
@@ -13,7 +19,7 @@ use serde_json::{Value, json};
 use systems::simulation::RuleSet;
 use systems::{Source, VoxelWorld};
 
-use super::{Ctx, Recorder, Reply};
+use super::{Ctx, Held, Recorder, Reply, journal_failed};
 use crate::codec::{encode_rules_record, encode_steps};
 use crate::config::{ConfigError, RuleConfig, validate_rules};
 use crate::journal::RecordKind;
@@ -51,8 +57,15 @@ impl SimClock {
 }
 
 /// Gives the ticks taken since the last record one `seq` and records them as one Step record.
-/// On failure the ticks stay unrecorded (they are in memory; the next record tries again).
+/// On failure the ticks stay unrecorded (they are in memory; the next record tries again). A
+/// failed journal refuses them (`Err`, nothing stamped).
 pub fn record_steps(world: &mut VoxelWorld, journal: &mut dyn Recorder) -> Result<(), String> {
+    if world.unstamped_ticks() == 0 {
+        return Ok(());
+    }
+    if let Some(reason) = journal.refusal() {
+        return Err(reason.to_string());
+    }
     let Some(stamp) = world.stamp_steps() else {
         return Ok(());
     };
@@ -63,7 +76,27 @@ pub fn record_steps(world: &mut VoxelWorld, journal: &mut dyn Recorder) -> Resul
             Source::System,
             &encode_steps(stamp.ticks),
         )
-        .inspect_err(|_| world.unstamp_steps(stamp))
+        .inspect_err(|_| world.unstamp_steps(stamp))?;
+    journal.hold(Held::Steps {
+        seq: stamp.seq,
+        ticks: stamp.ticks,
+    });
+    Ok(())
+}
+
+/// Runs `ticks` ticks on `world` if the journal can take them: refused (nothing runs) when it
+/// failed; under `Always` the held group is synced first, so the ticks never run on top of
+/// changes that might still have to be taken back ([`Recorder::sync_held`]).
+pub fn run_ticks(
+    world: &mut VoxelWorld,
+    journal: &mut dyn Recorder,
+    ticks: u64,
+) -> Result<systems::simulation::SimulationReport, String> {
+    if let Some(reason) = journal.refusal() {
+        return Err(reason.to_string());
+    }
+    journal.sync_held(world)?;
+    Ok(world.step(ticks))
 }
 
 /// Puts `rules` in force and records the change (after any unrecorded ticks). Nothing changes
@@ -76,6 +109,9 @@ pub fn change_rules(
     if *world.rules() == rules {
         return Ok(());
     }
+    if let Some(reason) = journal.refusal() {
+        return Err(reason.to_string());
+    }
     record_steps(world, journal)?;
     let old = (*world.rules()).clone();
     let payload = encode_rules_record(&rules);
@@ -84,10 +120,12 @@ pub fn change_rules(
     journal
         .record(RecordKind::Meta, seq, Source::System, &payload)
         .inspect_err(|_| {
-            world.set_rules(old);
+            world.set_rules(old.clone());
             world.set_seq(seq - 1);
             world.update();
-        })
+        })?;
+    journal.hold(Held::Rules { old, seq });
+    Ok(())
 }
 
 fn journal_error(message: String) -> RpcError {
@@ -152,6 +190,9 @@ pub fn set_simulation(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, R
                 None => current.rules.clone(),
             },
         };
+        if let Some(reason) = ctx.journal.refusal() {
+            return Err(journal_failed(reason));
+        }
         change_rules(ctx.world, ctx.journal, next).map_err(journal_error)?;
     }
     if let Some(running) = running {
@@ -169,9 +210,12 @@ pub fn step(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let ticks = params
         .integer_in("ticks", 0, 1, MAX_STEP_TICKS as i64)?
         .unwrap_or(1) as u64;
+    if let Some(reason) = ctx.journal.refusal() {
+        return Err(journal_failed(reason));
+    }
     record_steps(ctx.world, ctx.journal).map_err(journal_error)?;
     let started = std::time::Instant::now();
-    let r = ctx.world.step(ticks);
+    let r = run_ticks(ctx.world, ctx.journal, ticks).map_err(journal_error)?;
     ctx.clock.last_tick = started.elapsed() / ticks as u32;
     record_steps(ctx.world, ctx.journal).map_err(|e| {
         journal_error(format!(

@@ -17,7 +17,9 @@ pub const INTERNAL_ERROR: i32 = -32603;
 
 /// The server cannot take the request now: connection limit, script queue full, shutting down.
 pub const BUSY: i32 = -32000;
-/// The journal could not record an edit; the edit was taken back.
+/// The journal could not record an edit, or could not sync the group it was in; the edit was
+/// taken back. Also every edit refused by a failed journal, and every reply withdrawn with a
+/// group whose fsync failed (`docs/journal-format.md`, "A failed fsync").
 pub const JOURNAL: i32 = -32001;
 /// A file could not be read or written (load, save, export): path and reason in the message.
 pub const FILE: i32 = -32002;
@@ -79,7 +81,7 @@ pub const TABLE: &[(i32, &str)] = &[
     (INVALID_PARAMS, "invalid params"),
     (INTERNAL_ERROR, "internal error"),
     (BUSY, "busy"),
-    (JOURNAL, "journal write failed"),
+    (JOURNAL, "journal write or sync failed"),
     (FILE, "file error"),
     (EDIT_REFUSED, "edit refused"),
     (SCRIPT_EXCEPTION, "script exception"),

@@ -12,8 +12,13 @@
 //! the replies. Ticks and edits thus interleave at tick boundaries, in `seq` order. A
 //! connection whose unsent output passes `socket.max_output_bytes` is not read until it drains,
 //! so a client that stops reading costs bounded memory and never stalls the others.
+//!
+//! Under `fsync: Always` the replies queued after the iteration's first edit are held until the
+//! group sync succeeds, and the scripts and jobs asked for on the unsynced world start only
+//! then; if it fails, the edits are taken back and those replies are withdrawn (`held.rs`).
 
 mod connection;
+mod held;
 mod listener;
 
 use std::io::Read;
@@ -31,16 +36,18 @@ use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 
 use crate::config::Config;
-use crate::methods::simulation::{SimClock, change_rules, record_steps};
-use crate::methods::{self, Ctx, NoJournal, Recorder, Reply, ServerFacts, scripts};
+use crate::journal::{FileStorage, JournalStorage};
+use crate::methods::simulation::{SimClock, change_rules, record_steps, run_ticks};
+use crate::methods::{self, Ctx, Job, NoJournal, Recorder, Reply, ServerFacts, scripts};
 use crate::persist::Persistence;
 use crate::rpc::{
     Frame, Incoming, Request, RpcError, codes, parse_frame, write_error, write_oversized,
     write_result,
 };
 use crate::script_host::WorldHost;
-use crate::scripting::{PoolConfig, ScriptDone, ScriptPool};
+use crate::scripting::{PoolConfig, ScriptDone, ScriptJob, ScriptPool};
 use connection::{Connection, Fill};
+use held::{HeldReplies, HeldWork};
 use systems::{EditLimits, VoxelBox, VoxelWorld, WorldSettings};
 
 const LISTENER: Token = Token(0);
@@ -103,7 +110,22 @@ impl Drop for RunningServer {
 
 /// Binds the socket and runs the server on a new thread.
 pub fn spawn(config: Config) -> anyhow::Result<RunningServer> {
-    let server = Server::new(config, false)?;
+    spawn_server(Server::new(config, false, Persistence::open)?)
+}
+
+/// [`spawn`] with the journal in `storage` instead of the configured file (the lock and the
+/// snapshots stay in the data directory): for tests that make the real server's journal fail
+/// (`FaultyStorage`). Everything else is the production server.
+pub fn spawn_with_storage<S: JournalStorage + 'static>(
+    config: Config,
+    storage: S,
+) -> anyhow::Result<RunningServer> {
+    spawn_server(Server::new(config, false, move |config, world| {
+        Persistence::open_with_storage(config, world, storage)
+    })?)
+}
+
+fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Result<RunningServer> {
     let socket = server.config.socket.path.clone();
     let stop = server.stop.clone();
     let waker = server.waker.clone();
@@ -120,7 +142,7 @@ pub fn spawn(config: Config) -> anyhow::Result<RunningServer> {
 
 /// Binds the socket and serves until SIGINT or SIGTERM.
 pub fn run(config: Config) -> anyhow::Result<()> {
-    Server::new(config, true)?.run()
+    Server::new(config, true, Persistence::open)?.run()
 }
 
 /// Where a deferred reply goes.
@@ -143,7 +165,7 @@ struct PendingBatch {
     remaining: usize,
 }
 
-struct Server {
+struct Server<S: JournalStorage = FileStorage> {
     config: Config,
     poll: Poll,
     listener: UnixListener,
@@ -154,7 +176,7 @@ struct Server {
     next_token: usize,
     world: VoxelWorld,
     /// The journal and snapshots; `None` when `journal.enabled` is false.
-    persistence: Option<Persistence>,
+    persistence: Option<Persistence<S>>,
     no_journal: NoJournal,
     started: Instant,
     requests: u64,
@@ -176,16 +198,28 @@ struct Server {
     files: crate::files::FileAccess,
     /// Finished background jobs; at most [`MAX_BACKGROUND_JOBS`] are in flight.
     jobs_done: (flume::Sender<JobDone>, flume::Receiver<JobDone>),
-    /// Background jobs running.
+    /// Background jobs running (or held, waiting for the group sync).
     jobs_running: usize,
+    /// The world's `seq` after recovery (the undo history holds only later steps).
+    started_seq: u64,
+    /// `Always`: replies of this iteration that wait for its group sync.
+    held: Vec<HeldReplies>,
+    /// `Always`: parts of pending batches, `(batch, slot)`, that wait for this group sync.
+    held_parts: Vec<(u64, usize)>,
+    /// `Always`: scripts and jobs asked for on this iteration's unsynced world, by ticket.
+    held_work: Vec<(u64, HeldWork)>,
     /// When the simulation ticks on its own.
     clock: SimClock,
     /// The next tick's deadline, while the simulation ticks on its own.
     next_tick: Option<Instant>,
 }
 
-impl Server {
-    fn new(config: Config, handle_signals: bool) -> anyhow::Result<Server> {
+impl<S: JournalStorage + 'static> Server<S> {
+    fn new(
+        config: Config,
+        handle_signals: bool,
+        open_journal: impl FnOnce(&Config, &mut VoxelWorld) -> anyhow::Result<Persistence<S>>,
+    ) -> anyhow::Result<Server<S>> {
         // Signals first: from the moment the socket exists, SIGTERM means a clean shutdown.
         let signals = if handle_signals {
             let (read, write) = StdUnixStream::pair()?;
@@ -203,7 +237,7 @@ impl Server {
         let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut world = VoxelWorld::new(world_settings(&config));
         let mut persistence = if config.journal.enabled {
-            match Persistence::open(&config, &mut world) {
+            match open_journal(&config, &mut world) {
                 Ok(p) => Some(p),
                 Err(e) => {
                     let _ = std::fs::remove_file(&config.socket.path);
@@ -223,6 +257,7 @@ impl Server {
             let _ = std::fs::remove_file(&config.socket.path);
             anyhow::bail!("recording the simulation rules in the journal failed: {e}");
         }
+        let started_seq = world.seq();
         let mut listener = UnixListener::from_std(std_listener);
         let poll = Poll::new()?;
         poll.registry()
@@ -275,6 +310,10 @@ impl Server {
             blocked: Default::default(),
             pool: Some(pool),
             done,
+            started_seq,
+            held: Vec::new(),
+            held_parts: Vec::new(),
+            held_work: Vec::new(),
             clock: SimClock::new(&config),
             next_tick: None,
             config,
@@ -337,9 +376,7 @@ impl Server {
                 self.service(token, &mut scratch);
             }
             let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
-            if let Some(p) = &mut self.persistence {
-                p.end_of_iteration(&self.world);
-            }
+            self.settle();
             self.flush_all();
             // Spin after plain requests only: when scripts started or finished, the workers
             // need the cores more than this loop needs a fast wake-up.
@@ -360,6 +397,8 @@ impl Server {
         while let Ok(done) = self.done.try_recv() {
             self.finish_script(done);
         }
+        // The last scripts' edits get their group sync like any other iteration's.
+        self.settle();
         // A save in progress finishes before the server goes.
         while self.jobs_running > 0 {
             match self.jobs_done.1.recv_timeout(Duration::from_secs(60)) {
@@ -376,9 +415,109 @@ impl Server {
         tracing::info!("stopped");
     }
 
+    /// Ends an iteration before its replies are written: the journal's group sync, then what
+    /// waited for it. On success the held replies are released and the held work starts; on
+    /// failure the group's edits are already taken back, the held replies are withdrawn and the
+    /// held work is refused, all with the journal error.
+    fn settle(&mut self) {
+        let synced = match &mut self.persistence {
+            Some(p) => p.end_of_iteration(&mut self.world),
+            None => Ok(()),
+        };
+        let held = std::mem::take(&mut self.held);
+        let held_parts = std::mem::take(&mut self.held_parts);
+        let held_work = std::mem::take(&mut self.held_work);
+        match synced {
+            Ok(()) => {
+                for (ticket, work) in held_work {
+                    self.start_work(ticket, work);
+                }
+            }
+            Err(reason) => {
+                let error = withdrawn_error(&reason, &self.world);
+                // Newest first, so the ranges still to rewrite keep their offsets.
+                for h in held.into_iter().rev() {
+                    if let Some(conn) = self.connections.get_mut(&h.connection) {
+                        let new =
+                            held::withdraw(&conn.out[h.range.clone()], h.slots.as_deref(), &error);
+                        conn.out.splice(h.range, new);
+                    }
+                }
+                for (batch_id, slot) in held_parts {
+                    if let Some(batch) = self.batches.get_mut(&batch_id)
+                        && let Some(Some(part)) = batch.parts.get_mut(slot)
+                    {
+                        *part = held::withdraw(part, None, &error);
+                    }
+                }
+                for (ticket, work) in held_work {
+                    if matches!(work, HeldWork::Job(_)) {
+                        self.jobs_running -= 1;
+                    }
+                    if let Some(pending) = self.pending.remove(&ticket) {
+                        self.deliver(pending, Err(error.clone()), false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether buffers recorded in this iteration wait for their group sync (`Always`): what
+    /// is answered or started now depends on them.
+    fn group_pending(&self) -> bool {
+        self.group_len() > 0
+    }
+
+    /// How many buffers wait for the group sync.
+    fn group_len(&self) -> usize {
+        self.persistence.as_ref().map_or(0, |p| p.group_len())
+    }
+
+    /// Starts a script or job whose reply is deferred under `ticket` (already in `pending`);
+    /// if it cannot start, its error is delivered.
+    fn start_work(&mut self, ticket: u64, work: HeldWork) {
+        let started = match work {
+            HeldWork::Script(job) => self.submit_script(*job),
+            HeldWork::Job(job) => self.spawn_job(ticket, job),
+        };
+        if let Err(e) = started
+            && let Some(pending) = self.pending.remove(&ticket)
+        {
+            self.deliver(pending, Err(e), false);
+        }
+    }
+
+    fn submit_script(&mut self, job: ScriptJob<WorldHost>) -> Result<(), RpcError> {
+        let Some(pool) = &self.pool else {
+            return Err(RpcError::server(
+                codes::BUSY,
+                "script worker pool shut down",
+                None,
+            ));
+        };
+        pool.submit(job).map_err(scripts::submit_error)
+    }
+
+    /// Runs `job` on its own thread; `jobs_running` already counts it.
+    fn spawn_job(&mut self, ticket: u64, job: Job) -> Result<(), RpcError> {
+        let tx = self.jobs_done.0.clone();
+        let waker = self.waker.clone();
+        let spawned = std::thread::Builder::new()
+            .name("voxeld-job".into())
+            .spawn(move || {
+                let result = job.run();
+                let _ = tx.send(JobDone { ticket, result });
+                let _ = waker.wake();
+            });
+        spawned.map(drop).map_err(|e| {
+            self.jobs_running -= 1;
+            RpcError::internal(format!("cannot start a job: {e}"))
+        })
+    }
+
     /// `timeout`, cut to the next tick's deadline while the simulation ticks on its own.
     fn until_next_tick(&mut self, timeout: Duration) -> Duration {
-        let Some(period) = self.clock.period(&self.world.rules()) else {
+        let Some(period) = self.tick_period() else {
             self.next_tick = None;
             return timeout;
         };
@@ -390,8 +529,10 @@ impl Server {
     /// Runs one simulation tick when its deadline has passed. A tick that changed the world is
     /// recorded at once; quiet ones wait for the next request or record (they change nothing
     /// but the tick counter), so an idle server writes nothing.
+    ///
+    /// A failed journal stops the clock: no world change that the journal cannot record.
     fn tick_if_due(&mut self) {
-        let Some(period) = self.clock.period(&self.world.rules()) else {
+        let Some(period) = self.tick_period() else {
             self.next_tick = None;
             return;
         };
@@ -402,7 +543,18 @@ impl Server {
         }
         let _span = tracing::debug_span!("tick", tick = self.world.tick() + 1).entered();
         let started = Instant::now();
-        let report = self.world.step(1);
+        let recorder: &mut dyn Recorder = match &mut self.persistence {
+            Some(p) => p,
+            None => &mut self.no_journal,
+        };
+        let report = match run_ticks(&mut self.world, recorder, 1) {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::debug!(error = %e, "tick refused by the journal");
+                self.next_tick = None;
+                return;
+            }
+        };
         self.clock.last_tick = started.elapsed();
         // A fixed rate; after a stall, the next tick is a period away (no burst to catch up).
         let next = due + period;
@@ -416,6 +568,19 @@ impl Server {
         if report.changed_voxels > 0 {
             self.record_steps();
         }
+    }
+
+    /// The time between ticks while the simulation ticks on its own and the journal takes
+    /// them (`None` once it failed).
+    fn tick_period(&self) -> Option<Duration> {
+        if self
+            .persistence
+            .as_ref()
+            .is_some_and(|p| p.refusal().is_some())
+        {
+            return None;
+        }
+        self.clock.period(&self.world.rules())
     }
 
     /// Records the ticks not recorded yet (one Step record).
@@ -583,6 +748,7 @@ impl Server {
                 connections: self.connections.len() + 1,
                 requests: self.requests,
                 scripts: self.pool.as_ref(),
+                started_seq: self.started_seq,
             },
             files: &self.files,
             clock: &mut self.clock,
@@ -596,7 +762,11 @@ impl Server {
             match incoming {
                 Incoming::Request(request) => {
                     if let Some(reply) = self.dispatch(connection, &request, None) {
+                        let start = out.len();
                         write_reply(out, request.id, reply);
+                        if self.group_pending() {
+                            held::hold(&mut self.held, connection, start..out.len());
+                        }
                     }
                 }
                 Incoming::Rejected(rejected) => write_error(out, rejected.id, &rejected.error),
@@ -604,6 +774,8 @@ impl Server {
                     let batch_id = self.next_ticket;
                     self.next_ticket += 1;
                     let mut parts: Vec<Option<Vec<u8>>> = Vec::with_capacity(entries.len());
+                    // Which parts were answered while the group sync was pending.
+                    let mut held_slots: Vec<usize> = Vec::new();
                     let mut waiting = 0;
                     for entry in entries {
                         match entry {
@@ -615,6 +787,9 @@ impl Server {
                                             let mut part = Vec::new();
                                             write_reply(&mut part, request.id, reply);
                                             parts.push(Some(part));
+                                            if self.group_pending() {
+                                                held_slots.push(slot);
+                                            }
                                         }
                                     }
                                     None => {
@@ -633,8 +808,19 @@ impl Server {
                         }
                     }
                     if waiting == 0 {
+                        let start = out.len();
+                        let mask = batch_mask(parts.len(), &held_slots);
                         write_batch(out, parts.into_iter().flatten());
+                        if let Some(slots) = mask {
+                            self.held.push(HeldReplies {
+                                connection,
+                                range: start..out.len(),
+                                slots: Some(slots),
+                            });
+                        }
                     } else {
+                        self.held_parts
+                            .extend(held_slots.iter().map(|&slot| (batch_id, slot)));
                         self.batches.insert(
                             batch_id,
                             PendingBatch {
@@ -669,24 +855,18 @@ impl Server {
                 self.next_ticket += 1;
                 let job = match scripts::prepare(&self.world, script, &self.config.scripts, ticket)
                 {
-                    Ok(scripts::Prepared::Job(job)) => *job,
+                    Ok(scripts::Prepared::Job(job)) => job,
                     Ok(scripts::Prepared::Failed(v)) => return Some(Ok(Reply::Value(v))),
                     Err(e) => return Some(Err(e)),
                 };
-                let Some(pool) = &self.pool else {
-                    return Some(Err(RpcError::server(
-                        codes::BUSY,
-                        "script worker pool shut down",
-                        None,
-                    )));
-                };
-                match pool.submit(job) {
-                    Ok(()) => {
-                        self.defer(ticket, connection, request, batch);
-                        None
-                    }
-                    Err(e) => Some(Err(scripts::submit_error(e))),
+                if self.group_pending() {
+                    // It reads a world with unsynced edits: it starts after the group sync.
+                    self.held_work.push((ticket, HeldWork::Script(job)));
+                } else if let Err(e) = self.submit_script(*job) {
+                    return Some(Err(e));
                 }
+                self.defer(ticket, connection, request, batch);
+                None
             }
             Ok(Reply::Background(job)) => {
                 if self.jobs_running >= MAX_BACKGROUND_JOBS {
@@ -698,20 +878,13 @@ impl Server {
                 }
                 let ticket = self.next_ticket;
                 self.next_ticket += 1;
-                let tx = self.jobs_done.0.clone();
-                let waker = self.waker.clone();
-                let spawned =
-                    std::thread::Builder::new()
-                        .name("voxeld-job".into())
-                        .spawn(move || {
-                            let result = job.run();
-                            let _ = tx.send(JobDone { ticket, result });
-                            let _ = waker.wake();
-                        });
-                if let Err(e) = spawned {
-                    return Some(Err(RpcError::internal(format!("cannot start a job: {e}"))));
-                }
                 self.jobs_running += 1;
+                if self.group_pending() {
+                    // Its snapshot holds unsynced edits: nothing is written before the sync.
+                    self.held_work.push((ticket, HeldWork::Job(job)));
+                } else if let Err(e) = self.spawn_job(ticket, job) {
+                    return Some(Err(e));
+                }
                 self.defer(ticket, connection, request, batch);
                 None
             }
@@ -745,20 +918,30 @@ impl Server {
         let Some(pending) = self.pending.remove(&done.ticket) else {
             return;
         };
+        // The reply is held when the script's commit joined the unsynced group (its snapshot
+        // was synced: a script asked for on an unsynced world starts only after the sync).
+        let before = self.group_len();
         let reply = scripts::complete(&mut self.ctx(), done);
-        self.deliver(pending, reply);
+        let held = self.group_len() > before;
+        self.deliver(pending, reply, held);
     }
 
     /// Sends a finished background job's reply.
     fn finish_job(&mut self, done: JobDone) {
         self.jobs_running -= 1;
         if let Some(pending) = self.pending.remove(&done.ticket) {
-            self.deliver(pending, done.result);
+            self.deliver(pending, done.result, false);
         }
     }
 
-    /// Writes a deferred reply to its connection (or into its batch).
-    fn deliver(&mut self, pending: PendingReply, reply: Result<serde_json::Value, RpcError>) {
+    /// Writes a deferred reply to its connection (or into its batch). `held`: the reply
+    /// waits for this iteration's group sync.
+    fn deliver(
+        &mut self,
+        pending: PendingReply,
+        reply: Result<serde_json::Value, RpcError>,
+        held: bool,
+    ) {
         let Some(id) = pending.id.as_deref() else {
             self.release_script(pending.connection);
             return;
@@ -771,10 +954,17 @@ impl Server {
         match pending.batch {
             None => {
                 if let Some(conn) = self.connections.get_mut(&pending.connection) {
+                    let start = conn.out.len();
                     conn.out.extend_from_slice(&line);
+                    if held {
+                        held::hold(&mut self.held, pending.connection, start..conn.out.len());
+                    }
                 }
             }
             Some((batch_id, slot)) => {
+                if held {
+                    self.held_parts.push((batch_id, slot));
+                }
                 let complete = match self.batches.get_mut(&batch_id) {
                     Some(batch) => {
                         batch.parts[slot] = Some(line);
@@ -787,7 +977,22 @@ impl Server {
                     && let Some(batch) = self.batches.remove(&batch_id)
                     && let Some(conn) = self.connections.get_mut(&batch.connection)
                 {
+                    let held_slots: Vec<usize> = self
+                        .held_parts
+                        .iter()
+                        .filter(|(b, _)| *b == batch_id)
+                        .map(|&(_, slot)| slot)
+                        .collect();
+                    let mask = batch_mask(batch.parts.len(), &held_slots);
+                    let start = conn.out.len();
                     write_batch(&mut conn.out, batch.parts.into_iter().flatten());
+                    if let Some(slots) = mask {
+                        self.held.push(HeldReplies {
+                            connection: batch.connection,
+                            range: start..conn.out.len(),
+                            slots: Some(slots),
+                        });
+                    }
                 }
             }
         }
@@ -812,6 +1017,35 @@ fn write_reply(out: &mut Vec<u8>, id: Option<&RawValue>, reply: Result<Reply, Rp
         }
         Err(e) => write_error(out, id, &e),
     }
+}
+
+/// Which replies of a batch line with `len` parts are held (`None`: none is).
+fn batch_mask(len: usize, held_slots: &[usize]) -> Option<Vec<bool>> {
+    if held_slots.is_empty() {
+        return None;
+    }
+    let mut mask = vec![false; len];
+    for &slot in held_slots {
+        if let Some(m) = mask.get_mut(slot) {
+            *m = true;
+        }
+    }
+    Some(mask)
+}
+
+/// The error a reply withdrawn after a failed group sync gets instead (`reason`: what failed;
+/// `world`: as it is after the group was taken back).
+fn withdrawn_error(reason: &str, world: &VoxelWorld) -> RpcError {
+    RpcError::server(
+        codes::JOURNAL,
+        format!(
+            "journal sync failed ({reason}): this reply was withdrawn because it came after edits that could not be made durable; those edits (this request's own, if it edited) were taken back and the world is as after the last successful sync. Edits are refused until the server is restarted; reads work, retry them"
+        ),
+        Some(serde_json::json!({
+            "journal": "failed", "error": reason, "withdrawn": true,
+            "seq": world.seq(), "recovery": methods::JOURNAL_RECOVERY,
+        })),
+    )
 }
 
 /// Writes a batch reply: the parts (each a reply line) as one JSON array line. An all-

@@ -20,8 +20,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::color::Color;
 use crate::coords::{CHUNK_SIZE, ChunkPos, VoxelBox, split};
 use crate::edit::{
-    Applied, BufferOutcome, CommandBuffer, Edit, EditError, EditLimits, HistoryMode, PendingBuffer,
-    Shape,
+    Applied, BufferOutcome, CommandBuffer, Displaced, Edit, EditError, EditLimits, HistoryMode,
+    PendingBuffer, Shape,
 };
 use crate::flood::flood_region;
 use crate::index::ChunkIndex;
@@ -67,6 +67,11 @@ pub struct UndoHistory {
     pub redo: Vec<CommandBuffer>,
     /// Most undo steps kept.
     pub depth: usize,
+    /// What the last applied buffer took out of the history; [`VoxelWorld::apply`] moves it
+    /// into the buffer's [`Applied`], the next buffer replaces it.
+    ///
+    /// [`VoxelWorld::apply`]: crate::VoxelWorld::apply
+    pub displaced: Displaced,
 }
 
 impl Default for UndoHistory {
@@ -75,6 +80,7 @@ impl Default for UndoHistory {
             undo: VecDeque::new(),
             redo: Vec::new(),
             depth: 256,
+            displaced: Displaced::default(),
         }
     }
 }
@@ -89,28 +95,39 @@ pub fn apply_command_buffers(world: &mut World) {
 }
 
 fn apply_with_history(world: &mut World, ticket: u64, buffer: CommandBuffer) -> Applied {
-    match buffer.history {
+    let history = buffer.history;
+    world.resource_mut::<UndoHistory>().displaced = Displaced::default();
+    let (result, effective) = match history {
         HistoryMode::Record | HistoryMode::Skip => {
-            let record = buffer.history == HistoryMode::Record;
             let result = apply_buffer(world, &buffer).map(|(outcome, inverse)| {
-                if record {
-                    let mut h = world.resource_mut::<UndoHistory>();
-                    h.redo.clear();
+                let mut h = world.resource_mut::<UndoHistory>();
+                if history == HistoryMode::Record {
+                    let redo = std::mem::take(&mut h.redo);
                     h.undo.push_back(inverse);
+                    let mut evicted = None;
                     while h.undo.len() > h.depth {
-                        h.undo.pop_front();
+                        evicted = h.undo.pop_front();
                     }
+                    // With no history at all (depth 0) the step pushed out is this very inverse.
+                    let (evicted, inverse) = if h.undo.is_empty() {
+                        (None, evicted)
+                    } else {
+                        (evicted, None)
+                    };
+                    h.displaced = Displaced {
+                        redo,
+                        evicted,
+                        inverse,
+                    };
+                } else {
+                    h.displaced.inverse = Some(inverse);
                 }
                 outcome
             });
-            Applied {
-                ticket,
-                result,
-                effective: None,
-            }
+            (result, None)
         }
         HistoryMode::Undo | HistoryMode::Redo => {
-            let undo = buffer.history == HistoryMode::Undo;
+            let undo = history == HistoryMode::Undo;
             let popped = {
                 let mut h = world.resource_mut::<UndoHistory>();
                 if undo {
@@ -119,49 +136,48 @@ fn apply_with_history(world: &mut World, ticket: u64, buffer: CommandBuffer) -> 
                     h.redo.pop()
                 }
             };
-            let Some(mut step) = popped else {
-                let err = if undo {
-                    EditError::NothingToUndo
-                } else {
-                    EditError::NothingToRedo
-                };
-                return Applied {
-                    ticket,
-                    result: Err(err),
-                    effective: None,
-                };
-            };
-            step.source = buffer.source;
-            step.history = HistoryMode::Skip;
-            match apply_buffer(world, &step) {
-                Ok((outcome, inverse)) => {
-                    let mut h = world.resource_mut::<UndoHistory>();
-                    if undo {
-                        h.redo.push(inverse)
+            match popped {
+                None => {
+                    let err = if undo {
+                        EditError::NothingToUndo
                     } else {
-                        h.undo.push_back(inverse)
-                    }
-                    Applied {
-                        ticket,
-                        result: Ok(outcome),
-                        effective: Some(step),
-                    }
+                        EditError::NothingToRedo
+                    };
+                    (Err(err), None)
                 }
-                Err(e) => {
-                    let mut h = world.resource_mut::<UndoHistory>();
-                    if undo {
-                        h.undo.push_back(step)
-                    } else {
-                        h.redo.push(step)
-                    }
-                    Applied {
-                        ticket,
-                        result: Err(e),
-                        effective: None,
+                Some(mut step) => {
+                    step.source = buffer.source;
+                    step.history = HistoryMode::Skip;
+                    match apply_buffer(world, &step) {
+                        Ok((outcome, inverse)) => {
+                            let mut h = world.resource_mut::<UndoHistory>();
+                            if undo {
+                                h.redo.push(inverse)
+                            } else {
+                                h.undo.push_back(inverse)
+                            }
+                            (Ok(outcome), Some(step))
+                        }
+                        Err(e) => {
+                            let mut h = world.resource_mut::<UndoHistory>();
+                            if undo {
+                                h.undo.push_back(step)
+                            } else {
+                                h.redo.push(step)
+                            }
+                            (Err(e), None)
+                        }
                     }
                 }
             }
         }
+    };
+    Applied {
+        ticket,
+        result,
+        effective,
+        history,
+        displaced: Displaced::default(),
     }
 }
 

@@ -297,6 +297,25 @@ pub struct Applied {
     /// The edits that were applied, when they differ from the submitted ones (undo and redo:
     /// the journal records these, so replay needs no history).
     pub effective: Option<CommandBuffer>,
+    /// The buffer's history mode: what [`VoxelWorld::revert_last`](crate::VoxelWorld::revert_last)
+    /// must undo in the history.
+    pub history: HistoryMode,
+    /// What applying the buffer took out of the undo history. Filled by
+    /// [`VoxelWorld::apply`](crate::VoxelWorld::apply) only (one buffer at a time, so a long
+    /// replay through `update` does not hold every step it pushed out).
+    pub displaced: Displaced,
+}
+
+/// What applying one buffer took out of the undo history, so that taking the buffer back
+/// restores the history exactly.
+#[derive(Clone, Debug, Default)]
+pub struct Displaced {
+    /// The redo steps a recorded buffer cleared.
+    pub redo: Vec<CommandBuffer>,
+    /// The oldest undo step a recorded buffer pushed out of a full history.
+    pub evicted: Option<CommandBuffer>,
+    /// The inverse of a `Skip` buffer, which the history does not keep.
+    pub inverse: Option<CommandBuffer>,
 }
 
 /// A buffer waiting to be applied, with the caller's ticket to match the result.

@@ -27,7 +27,8 @@ pub use apply::{ChunkVoxels, UndoHistory, check_limits};
 pub use color::Color;
 pub use coords::{CHUNK_SIZE, CHUNK_VOLUME, ChunkPos, VoxelBox};
 pub use edit::{
-    Applied, BufferOutcome, CommandBuffer, Edit, EditError, EditLimits, HistoryMode, Shape, Source,
+    Applied, BufferOutcome, CommandBuffer, Displaced, Edit, EditError, EditLimits, HistoryMode,
+    Shape, Source,
 };
 pub use layer::{LayerId, LayerInfo};
 pub use schedule::{StepStamp, VoxelWorld, WorldSettings, WorldSystems};

@@ -271,39 +271,56 @@ impl VoxelWorld {
         self.update();
     }
 
-    /// Applies one buffer now and returns its result.
+    /// Applies one buffer now and returns its result, with what it took out of the undo
+    /// history ([`Applied::displaced`]), so [`VoxelWorld::revert_last`] can take it back exactly.
     pub fn apply(&mut self, buffer: CommandBuffer) -> Applied {
         self.submit(0, buffer);
-        self.update().pop().expect("one buffer in, one result out")
+        let mut applied = self.update().pop().expect("one buffer in, one result out");
+        applied.displaced = std::mem::take(&mut self.world.resource_mut::<UndoHistory>().displaced);
+        applied
     }
 
-    /// Takes back the buffer just applied (whose result was `applied`), when what follows it
-    /// failed: the journal could not record it, say. The world, its sequence number and the undo
-    /// history return to where they were before it. `mode` is the buffer's history mode.
-    pub fn revert_last(&mut self, mode: HistoryMode, applied: &Applied) {
+    /// Takes back the buffer just applied by [`VoxelWorld::apply`] (whose result was
+    /// `applied`), when what follows it failed: the journal could not record it, say. The
+    /// world, its sequence number and the undo and redo history return exactly to where they
+    /// were before it. Several buffers are taken back newest first ([`VoxelWorld::revert_all`]).
+    pub fn revert_last(&mut self, applied: Applied) {
         if applied.result.is_err() {
             return;
         }
+        let Applied {
+            history,
+            effective,
+            displaced,
+            ..
+        } = applied;
         let inverse = {
             let mut h = self.world.resource_mut::<UndoHistory>();
-            match mode {
+            match history {
                 HistoryMode::Record | HistoryMode::Redo => h.undo.pop_back(),
                 HistoryMode::Undo => h.redo.pop(),
                 HistoryMode::Skip => None,
             }
         };
-        let Some(inverse) = inverse else { return };
+        let Some(mut inverse) = inverse.or(displaced.inverse) else {
+            return;
+        };
         let seq = self.seq();
-        let mut inverse = inverse;
         inverse.history = HistoryMode::Skip;
         self.apply(inverse);
         self.set_seq(seq - 1);
-        if let Some(step) = &applied.effective {
+        {
             let mut h = self.world.resource_mut::<UndoHistory>();
-            match mode {
-                HistoryMode::Undo => h.undo.push_back(step.clone()),
-                HistoryMode::Redo => h.redo.push(step.clone()),
-                _ => {}
+            match history {
+                HistoryMode::Undo => h.undo.extend(effective),
+                HistoryMode::Redo => h.redo.extend(effective),
+                HistoryMode::Record => {
+                    h.redo = displaced.redo;
+                    if let Some(step) = displaced.evicted {
+                        h.undo.push_front(step);
+                    }
+                }
+                HistoryMode::Skip => {}
             }
         }
         // Publish the reverted state with the restored sequence number.
@@ -311,6 +328,15 @@ impl VoxelWorld {
             .resource_mut::<crate::apply::DirtyChunks>()
             .layers = true;
         self.update();
+    }
+
+    /// Takes back buffers applied one by one with [`VoxelWorld::apply`], given oldest first (in
+    /// the order they were applied): the newest is taken back first, so the world, `seq` and
+    /// the history end exactly where they were before the oldest.
+    pub fn revert_all(&mut self, applied: Vec<Applied>) {
+        for applied in applied.into_iter().rev() {
+            self.revert_last(applied);
+        }
     }
 
     /// The latest published snapshot.

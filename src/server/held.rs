@@ -1,0 +1,173 @@
+//! What waits for the group sync of `fsync: Always`: the replies written in an iteration after
+//! its first unsynced edit, and the scripts and jobs asked for on that unsynced world.
+//!
+//! Replies already sit in their connections' output buffers (the loop writes them to the
+//! sockets only after the sync), so holding them costs nothing; the loop only notes where they
+//! are. If the sync succeeds the notes are dropped and the held work starts. If it fails, the
+//! group's edits have been taken back, so every successful reply written after the first of
+//! them described a world that no longer exists: [`withdraw`] turns each into the journal
+//! error, keeping its id, and the held work is refused the same way. Error replies stay: they
+//! changed nothing.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::write_batch;
+use crate::methods::Job;
+use crate::rpc::{RpcError, write_error};
+use crate::script_host::WorldHost;
+use crate::scripting::ScriptJob;
+
+/// Reply bytes in a connection's output that depend on the unsynced group.
+#[derive(Debug, PartialEq, Eq)]
+pub struct HeldReplies {
+    /// The connection's token.
+    pub connection: usize,
+    /// Whole reply lines in its `out`.
+    pub range: Range<usize>,
+    /// For one batch line: which of its replies are held (`None`: every reply in `range`).
+    pub slots: Option<Vec<bool>>,
+}
+
+/// Work asked for on the unsynced world: started after the sync, refused if it fails.
+pub enum HeldWork {
+    /// A prepared script.
+    Script(Box<ScriptJob<WorldHost>>),
+    /// A save, export or render.
+    Job(Job),
+}
+
+/// Notes that `connection`'s output bytes `range` are held, merging with the previous note
+/// when it ends where this one starts (a pipelining client writes thousands of replies in a row).
+pub fn hold(held: &mut Vec<HeldReplies>, connection: usize, range: Range<usize>) {
+    if range.is_empty() {
+        return;
+    }
+    if let Some(last) = held.last_mut()
+        && last.connection == connection
+        && last.slots.is_none()
+        && last.range.end == range.start
+    {
+        last.range.end = range.end;
+        return;
+    }
+    held.push(HeldReplies {
+        connection,
+        range,
+        slots: None,
+    });
+}
+
+/// The members of a reply this loop wrote, as far as withdrawing it needs them.
+#[derive(Deserialize)]
+struct ReplyProbe<'a> {
+    #[serde(borrow)]
+    id: &'a RawValue,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
+}
+
+/// Rewrites the reply lines `bytes`: every successful reply becomes `error` with the same id;
+/// in a batch line only the replies `slots` marks (all when `None`). Errors stay as they are.
+pub fn withdraw(bytes: &[u8], slots: Option<&[bool]>, error: &RpcError) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        if text.first() == Some(&b'[') {
+            match serde_json::from_slice::<Vec<&RawValue>>(text) {
+                Ok(items) => {
+                    let parts = items.iter().enumerate().map(|(i, item)| {
+                        let marked = slots.is_none_or(|s| s.get(i).copied().unwrap_or(false));
+                        let mut part = Vec::new();
+                        withdraw_one(item.get().as_bytes(), marked, error, &mut part);
+                        part
+                    });
+                    write_batch(&mut out, parts);
+                }
+                Err(_) => out.extend_from_slice(line),
+            }
+        } else {
+            withdraw_one(text, true, error, &mut out);
+        }
+    }
+    out
+}
+
+/// Writes one reply (without its newline in `reply`) to `out` as a line: `error` in its place
+/// when `marked` and it was a success, else unchanged.
+fn withdraw_one(reply: &[u8], marked: bool, error: &RpcError, out: &mut Vec<u8>) {
+    if marked
+        && let Ok(probe) = serde_json::from_slice::<ReplyProbe<'_>>(reply)
+        && probe.error.is_none()
+    {
+        write_error(out, probe.id, error);
+        return;
+    }
+    out.extend_from_slice(reply);
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::codes;
+
+    fn error() -> RpcError {
+        RpcError::server(codes::JOURNAL, "gone", None)
+    }
+
+    #[test]
+    fn successes_are_withdrawn_with_their_ids_and_errors_stay() {
+        let bytes = concat!(
+            r#"{"jsonrpc":"2.0","result":{"success":true},"id":7}"#,
+            "\n",
+            r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"x"},"id":"a"}"#,
+            "\n",
+            r#"{"jsonrpc":"2.0","result":null,"id":null}"#,
+            "\n",
+        );
+        let out = String::from_utf8(withdraw(bytes.as_bytes(), None, &error())).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"gone"},"id":7}"#,
+                r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"x"},"id":"a"}"#,
+                r#"{"jsonrpc":"2.0","error":{"code":-32001,"message":"gone"},"id":null}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn in_a_batch_line_only_the_marked_replies_are_withdrawn() {
+        let bytes = concat!(
+            r#"[{"jsonrpc":"2.0","result":1,"id":1},{"jsonrpc":"2.0","result":2,"id":2}]"#,
+            "\n"
+        );
+        let out = withdraw(bytes.as_bytes(), Some(&[false, true]), &error());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            concat!(
+                r#"[{"jsonrpc":"2.0","result":1,"id":1},{"jsonrpc":"2.0","error":{"code":-32001,"message":"gone"},"id":2}]"#,
+                "\n"
+            )
+        );
+    }
+
+    #[test]
+    fn adjacent_notes_of_one_connection_merge() {
+        let mut held = Vec::new();
+        hold(&mut held, 16, 0..10);
+        hold(&mut held, 16, 10..20);
+        hold(&mut held, 17, 0..5);
+        hold(&mut held, 16, 25..30);
+        hold(&mut held, 16, 30..30);
+        let ranges: Vec<_> = held
+            .iter()
+            .map(|h| (h.connection, h.range.clone()))
+            .collect();
+        assert_eq!(ranges, [(16, 0..20), (17, 0..5), (16, 25..30)]);
+    }
+}
