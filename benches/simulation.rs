@@ -240,6 +240,9 @@ fn socket_under_load() {
     config.socket.path = dir.path().join("bench.sock");
     config.data_dir = dir.path().join("data");
     config.tick_rate_hz = 20;
+    if std::env::var_os("VOXELD_BENCH_FSYNC_NEVER").is_some() {
+        config.journal.fsync = voxeld::config::FsyncPolicy::Never;
+    }
     config.simulation.running = false;
     config.simulation.rules =
         serde_json::from_str(r##"[{"Fall": {"matches": ["#C2B280"], "slide": true}}]"##).unwrap();

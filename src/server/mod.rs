@@ -323,7 +323,7 @@ impl Server {
             if self.stop.load(Ordering::SeqCst) {
                 break Ok(());
             }
-            self.tick_if_due();
+            let ticked = self.tick_if_due();
             while let Ok(done) = self.done.try_recv() {
                 self.finish_script(done);
             }
@@ -345,7 +345,9 @@ impl Server {
             // need the cores more than this loop needs a fast wake-up.
             if scripts_moved {
                 busy_until = None;
-            } else if !events.is_empty() {
+            } else if !events.is_empty() || ticked {
+                // After a tick too: requests that arrived during it are answered without a
+                // sleep and wake-up in between.
                 busy_until = Some(Instant::now() + SPIN_AFTER_WORK);
             }
         };
@@ -378,7 +380,7 @@ impl Server {
 
     /// `timeout`, cut to the next tick's deadline while the simulation ticks on its own.
     fn until_next_tick(&mut self, timeout: Duration) -> Duration {
-        let Some(period) = self.clock.period(&self.world.rules()) else {
+        let Some(period) = self.clock.period(self.world.rule_set()) else {
             self.next_tick = None;
             return timeout;
         };
@@ -390,15 +392,16 @@ impl Server {
     /// Runs one simulation tick when its deadline has passed. A tick that changed the world is
     /// recorded at once; quiet ones wait for the next request or record (they change nothing
     /// but the tick counter), so an idle server writes nothing.
-    fn tick_if_due(&mut self) {
-        let Some(period) = self.clock.period(&self.world.rules()) else {
+    /// Returns whether it ticked.
+    fn tick_if_due(&mut self) -> bool {
+        let Some(period) = self.clock.period(self.world.rule_set()) else {
             self.next_tick = None;
-            return;
+            return false;
         };
         let now = Instant::now();
         let due = *self.next_tick.get_or_insert(now + period);
         if now < due {
-            return;
+            return false;
         }
         let _span = tracing::debug_span!("tick", tick = self.world.tick() + 1).entered();
         let started = Instant::now();
@@ -416,6 +419,7 @@ impl Server {
         if report.changed_voxels > 0 {
             self.record_steps();
         }
+        true
     }
 
     /// Records the ticks not recorded yet (one Step record).

@@ -219,6 +219,11 @@ impl VoxelWorld {
         self.world.resource::<Rules>().0.clone()
     }
 
+    /// The rules in force, borrowed.
+    pub fn rule_set(&self) -> &RuleSet {
+        &self.world.resource::<Rules>().0
+    }
+
     /// Replaces the rules (and drops the timers of the old ones); the next tick visits every
     /// chunk. Takes no sequence number (a recorded rule change takes one with
     /// [`VoxelWorld::advance_seq`]).
