@@ -10,7 +10,9 @@
 //!   at 35 % density [≤ 80 ms]
 //! - `socket/get_voxel_during_fall` (printed, not criterion): sequential `get_voxel` over the
 //!   socket, idle and while the server ticks a 1 M-voxel sand fall at 20 ticks/s [≥ 70 % of the
-//!   idle rate]; medians of 5 rounds.
+//!   idle rate]; alternating rounds, the median of each round's ratio. With
+//!   `VOXELD_BENCH_FSYNC_NEVER=1` the server's journal does not fsync (an A/B of the once-a-second
+//!   sync that journaled ticks bring).
 
 use std::hint::black_box;
 use std::io::{BufRead, BufReader, Write};
