@@ -11,18 +11,20 @@
 //! World: `b"VXW1"`, `seq: u64`, `active: u32`, `reserved: u32` (written as the lowest free layer id, ignored on read), `layers: u32`, each layer
 //! `id: u32`, `name`, `visible: u8`, `order: i32`, `chunks: u32`, each chunk `pos` + chunk;
 //! then, only when the world has ticked or has rules, the simulation: `b"SIM1"`, `tick: u64`,
-//! rule set.
+//! rule set; then, in snapshot files only and when some run, the `After` timers: `b"TIM1"`,
+//! `chunks: u32`, each `rule: u32`, `layer: u32`, `pos`, `count: u32` and `count` times
+//! `cell: u16`, `due: u64`.
 //!
 //! Step record payload: `ticks: u64` (an empty payload is one tick). Meta record payload: a
 //! 4-byte tag, then its body; `b"SIM1"` + rule set is a rule change (other tags are skipped).
 //! Rule set: `seed: u64`, `bounds: box`, `rules: u32`, each rule `layer: u8 (0/1) [+ u32]`, `region: u8 (0/1)
 //! [+ box]`, `kind: u8` and its fields (see [`encode_rules`]); a matcher is `u8` 0 (any) or 1
-//! + `count: u32` + colours; a timing is `u8` 0 + `per_2_32: u64` (chance) or 1 + `ticks: u32`.
+//! + `count: u32` + colours; a timing is `u8` 0 + `per_2_32: u64` (chance) or 1 + `ticks: u32` (after).
 
 use std::sync::Arc;
 
 use glam::IVec3;
-use systems::simulation::{Matcher, Neighbourhood, Rule, RuleKind, RuleSet, Timing};
+use systems::simulation::{Matcher, Neighbourhood, Rule, RuleKind, RuleSet, Timers, Timing};
 use systems::{
     CHUNK_VOLUME, ChunkData, Color, CommandBuffer, Edit, HistoryMode, LayerId, Shape, Source,
     VoxelBox, WorldSnapshot,
@@ -469,6 +471,32 @@ pub struct WorldImage {
     pub restore: CommandBuffer,
     /// The simulation's tick counter and rules, when the world had ticked or had rules.
     pub simulation: Option<(u64, RuleSet)>,
+    /// The running `After` timers (snapshot files only).
+    pub timers: Timers,
+}
+
+/// The tag of the timers part of a snapshot's world image.
+pub const TIMERS_TAG: [u8; 4] = *b"TIM1";
+
+/// Encodes a snapshot file's payload: the world image and, when some run, the timers.
+pub fn encode_snapshot_payload(s: &WorldSnapshot, timers: &Timers, out: &mut Vec<u8>) {
+    encode_world(s, out);
+    if timers.is_empty() {
+        return;
+    }
+    out.extend_from_slice(&TIMERS_TAG);
+    let mut w = W(out);
+    w.u32(timers.chunks().count() as u32);
+    for (rule, layer, pos, cells) in timers.chunks() {
+        w.u32(rule);
+        w.u32(layer.0);
+        w.pos(pos);
+        w.u32(cells.len() as u32);
+        for &(cell, due) in cells {
+            w.0.extend_from_slice(&cell.to_le_bytes());
+            w.u64(due);
+        }
+    }
 }
 
 /// The tag of a rule-change Meta record, and of the simulation part of a world image.
@@ -558,7 +586,7 @@ impl W<'_> {
                 self.u8(0);
                 self.u64(per_2_32);
             }
-            Timing::Every { ticks } => {
+            Timing::After { ticks } => {
                 self.u8(1);
                 self.u32(ticks);
             }
@@ -681,7 +709,7 @@ impl R<'_> {
             0 => Ok(Timing::Chance {
                 per_2_32: self.u64()?,
             }),
-            1 => Ok(Timing::Every { ticks: self.u32()? }),
+            1 => Ok(Timing::After { ticks: self.u32()? }),
             v => self.invalid("timing", v as u32, at),
         }
     }
@@ -831,17 +859,40 @@ pub fn decode_world(bytes: &[u8]) -> Result<WorldImage, DecodeError> {
     if !has_default {
         restore.edits.push(Edit::DeleteLayer(LayerId(1)));
     }
-    let simulation = if r.bytes.len() - r.at >= 4 && r.bytes[r.at..r.at + 4] == RULES_TAG {
+    let tagged =
+        |r: &R<'_>, tag: [u8; 4]| r.bytes.len() - r.at >= 4 && r.bytes[r.at..r.at + 4] == tag;
+    let simulation = if tagged(&r, RULES_TAG) {
         r.at += 4;
         let tick = r.u64()?;
         Some((tick, r.rules()?))
     } else {
         None
     };
+    let mut timers = Timers::default();
+    if tagged(&r, TIMERS_TAG) {
+        r.at += 4;
+        for _ in 0..r.u32()? {
+            let rule = r.u32()?;
+            let layer = LayerId(r.u32()?);
+            let pos = r.pos()?;
+            let n = r.u32()? as usize;
+            let mut cells = Vec::with_capacity(n.min(CHUNK_VOLUME));
+            for _ in 0..n {
+                let at = r.at;
+                let cell = r.u16()?;
+                if cell as usize >= CHUNK_VOLUME || cells.last().is_some_and(|&(c, _)| c >= cell) {
+                    return r.invalid("timer cell", cell as u32, at);
+                }
+                cells.push((cell, r.u64()?));
+            }
+            timers.insert(rule, layer, pos, cells);
+        }
+    }
     Ok(WorldImage {
         seq,
         restore,
         simulation,
+        timers,
     })
 }
 
@@ -1008,7 +1059,7 @@ mod tests {
                     into: Color::rgb(1, 1, 1),
                     onto: Some(m),
                     neighbourhood: Neighbourhood::Moore,
-                    timing: Timing::Every { ticks: 12 },
+                    timing: Timing::After { ticks: 12 },
                 }),
             ],
         }
@@ -1029,13 +1080,31 @@ mod tests {
     }
 
     #[test]
-    fn a_world_image_carries_tick_and_rules() {
+    fn a_world_image_carries_tick_rules_and_timers() {
         let mut w = VoxelWorld::new(WorldSettings::default());
         w.set_rules(sample_rules());
+        let mut b = CommandBuffer::new(Source::Rpc);
+        b.push(Edit::FillBox {
+            region: VoxelBox::from_corners(IVec3::new(-20, 0, 0), IVec3::new(20, 0, 0)),
+            color: Color::rgb(1, 2, 3),
+        });
+        b.push(Edit::Set {
+            pos: IVec3::new(0, 1, 0),
+            color: Color::rgba(4, 5, 6, 7),
+        });
+        w.apply(b).result.unwrap();
         w.step(3);
+        assert!(!w.timers().is_empty(), "the Grow rule counts");
         let mut bytes = Vec::new();
-        encode_world(&w.snapshot(), &mut bytes);
+        encode_snapshot_payload(&w.snapshot(), w.timers(), &mut bytes);
         let image = decode_world(&bytes).unwrap();
         assert_eq!(image.simulation, Some((3, sample_rules())));
+        assert_eq!(&image.timers, w.timers());
+        let mut plain = Vec::new();
+        encode_world(&w.snapshot(), &mut plain);
+        assert!(
+            decode_world(&plain).unwrap().timers.is_empty(),
+            "exports carry no timers"
+        );
     }
 }

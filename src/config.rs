@@ -682,8 +682,8 @@ mod tests {
                 "test.ron: simulation.rules[0].spread (Flow) must be in 1..=64",
             ),
             (
-                "(simulation: (rules: [Decay(matches: [\"any\"], chance: Some(0.5), every: Some(3))]))",
-                "test.ron: simulation.rules[0].chance (Decay) give exactly one of chance and every",
+                "(simulation: (rules: [Decay(matches: [\"any\"], chance: Some(0.5), after: Some(3))]))",
+                "test.ron: simulation.rules[0].chance (Decay) give exactly one of chance and after",
             ),
             (
                 "(simulation: (rules: [Life(alive: [\"any\"], birth: [3], survive: [])]))",

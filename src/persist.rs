@@ -24,9 +24,12 @@ use std::thread::JoinHandle;
 use anyhow::{Context, bail};
 use glam::IVec3;
 use systems::apply::WorldLimits;
+use systems::simulation::Timers;
 use systems::{EditLimits, Source, VoxelBox, VoxelWorld, WorldSnapshot};
 
-use crate::codec::{Meta, decode_buffer, decode_meta, decode_steps, decode_world, encode_world};
+use crate::codec::{
+    Meta, decode_buffer, decode_meta, decode_steps, decode_world, encode_snapshot_payload,
+};
 use crate::config::{Config, FsyncPolicy};
 use crate::journal::{
     self, FileStorage, JournalStorage, JournalWriter, Record, RecordKind, Scan, SyncMode,
@@ -208,10 +211,11 @@ impl<S: JournalStorage> Persistence<S> {
             if finished {
                 self.records_since_snapshot = 0;
                 let snapshot = world.snapshot();
+                let timers = world.timers().clone();
                 let path = self.snapshot_path.clone();
                 // The snapshot is immutable: encode and write it off the world thread.
                 self.snapshot_thread = Some(std::thread::spawn(move || {
-                    if let Err(e) = save_snapshot(&snapshot, &path) {
+                    if let Err(e) = save_snapshot(&snapshot, &timers, &path) {
                         tracing::error!(error = %e, "writing snapshot failed");
                     }
                 }));
@@ -235,7 +239,7 @@ impl<S: JournalStorage> Persistence<S> {
                 "no shutdown snapshot: the world holds simulation ticks the failed journal lost"
             );
         } else if self.on_shutdown
-            && let Err(e) = save_snapshot(&world.snapshot(), &self.snapshot_path)
+            && let Err(e) = save_snapshot(&world.snapshot(), world.timers(), &self.snapshot_path)
         {
             tracing::error!(error = %e, "writing shutdown snapshot failed");
         }
@@ -392,10 +396,14 @@ impl<S: JournalStorage> Recorder for Persistence<S> {
     }
 }
 
-/// Writes `snapshot` atomically to `path`.
-pub fn save_snapshot(snapshot: &Arc<WorldSnapshot>, path: &Path) -> anyhow::Result<()> {
+/// Writes `snapshot`, with the simulation's running `timers`, atomically to `path`.
+pub fn save_snapshot(
+    snapshot: &Arc<WorldSnapshot>,
+    timers: &Timers,
+    path: &Path,
+) -> anyhow::Result<()> {
     let mut payload = Vec::new();
-    encode_world(snapshot, &mut payload);
+    encode_snapshot_payload(snapshot, timers, &mut payload);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -430,6 +438,7 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
     if let Some((tick, rules)) = image.simulation {
         world.set_rules(rules);
         world.set_tick(tick);
+        world.set_timers(image.timers);
     }
     world.set_seq(seq);
     world.update();

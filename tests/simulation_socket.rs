@@ -36,11 +36,17 @@ fn status(client: &mut Client) -> Value {
 }
 
 fn replay(journal: &Path) -> Value {
-    let out = Command::new(BIN)
-        .arg("replay")
-        .arg(journal)
-        .output()
-        .unwrap();
+    replay_until(journal, None)
+}
+
+/// `voxeld replay`, up to `until` (a live server may have ticked on since it answered).
+fn replay_until(journal: &Path, until: Option<&Value>) -> Value {
+    let mut command = Command::new(BIN);
+    command.arg("replay").arg(journal);
+    if let Some(seq) = until {
+        command.arg("--until-seq").arg(seq.to_string());
+    }
+    let out = command.output().unwrap();
     assert!(out.status.success(), "{out:?}");
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -238,8 +244,9 @@ fn a_live_run_with_ticks_edits_scripts_and_rule_changes_replays_to_the_live_hash
     c.result("goxel.set_simulation", json!({"running": false}));
     let live = status(&mut c);
     assert!(live["tick"].as_u64().unwrap() > 10, "{live}");
-    // Every tick and edit so far is in the journal (written before its reply).
-    let replayed = replay(&journal);
+    // Every tick and edit so far is in the journal (written before its reply); the server
+    // ticks on, so replay to the seq it reported.
+    let replayed = replay_until(&journal, Some(&live["seq"]));
     assert_eq!(
         replayed["world_hash"], live["world_hash"],
         "{replayed} vs {live}"
@@ -265,7 +272,7 @@ fn a_live_run_with_ticks_edits_scripts_and_rule_changes_replays_to_the_live_hash
         config.data_dir = data.clone();
         config.simulation.running = false;
         config.simulation.rules =
-            serde_json::from_value(json!([{"Decay": {"matches": ["any"], "every": 3}}])).unwrap();
+            serde_json::from_value(json!([{"Decay": {"matches": ["any"], "after": 3}}])).unwrap();
         config
     })
     .unwrap();
@@ -276,7 +283,7 @@ fn a_live_run_with_ticks_edits_scripts_and_rule_changes_replays_to_the_live_hash
     let sim = c.result("goxel.get_simulation", Value::Null);
     assert_eq!(
         sim["rules"],
-        json!([{"Decay": {"matches": ["any"], "into": null, "every": 3}}])
+        json!([{"Decay": {"matches": ["any"], "into": null, "after": 3}}])
     );
     let stepped = c.result("goxel.step", json!({"ticks": 3}));
     restarted.stop().unwrap();
@@ -387,4 +394,63 @@ fn batch_mode_steps_are_requests_like_any_other() {
         assert_eq!(again[i], first[i], "the same steps");
     }
     assert_eq!(again[6], first[6], "the same final hash and seq");
+}
+
+#[test]
+fn after_timers_survive_a_snapshot_as_a_journal_replay_rebuilds_them() {
+    let rules = || -> Vec<RuleConfig> {
+        serde_json::from_value(
+            json!([{"Decay": {"matches": ["#2A7A2A"], "into": "#808080", "after": 5}}]),
+        )
+        .unwrap()
+    };
+    let mut server = TestServer::start_with(|c| {
+        c.simulation.running = false;
+        c.simulation.rules = rules();
+    });
+    let mut c = server.client();
+    c.result(
+        "goxel.procedural_shape",
+        json!({"shape": "cube", "size": [4, 4, 1], "center": [0, 0, 0], "color": "#2A7A2A"}),
+    );
+    c.result("goxel.step", json!({"ticks": 2}));
+    c.result(
+        "goxel.add_voxel",
+        json!({"x": 9, "y": 9, "z": 9, "color": "#2A7A2A"}),
+    );
+    c.result("goxel.step", json!({"ticks": 1}));
+    server.stop();
+    // Two copies of the data: one keeps only the snapshot, the other only the journal.
+    let data = server.dir.path().join("data");
+    let recover = |name: &str, drop: &str| -> Value {
+        let dir = server.dir.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in ["journal.vxj", "snapshot.vxs"] {
+            if file != drop {
+                std::fs::copy(data.join(file), dir.join(file)).unwrap();
+            }
+        }
+        let running = voxeld::server::spawn({
+            let mut config = Config::default();
+            config.socket.path = dir.join("s.sock");
+            config.data_dir = dir.clone();
+            config.simulation.running = false;
+            config.simulation.rules = rules();
+            config
+        })
+        .unwrap();
+        let mut c = Client::connect(&running.socket);
+        let early = c.result("goxel.step", json!({"ticks": 1}));
+        assert_eq!(early["changed_voxels"], 0, "tick 4: nothing is due yet");
+        let due = c.result("goxel.step", json!({"ticks": 1}));
+        assert_eq!(due["changed_voxels"], 16, "tick 5: the first sixteen");
+        let last = c.result("goxel.step", json!({"ticks": 2}));
+        assert_eq!(last["changed_voxels"], 1, "tick 7: the one added later");
+        running.stop().unwrap();
+        last
+    };
+    let from_snapshot = recover("snap", "journal.vxj");
+    let from_journal = recover("jrnl", "snapshot.vxs");
+    assert_eq!(from_snapshot["world_hash"], from_journal["world_hash"]);
+    assert_eq!(from_snapshot["tick"], 7);
 }

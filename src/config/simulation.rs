@@ -120,8 +120,8 @@ pub enum RuleConfig {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         region: Option<RegionConfig>,
     },
-    /// Matching voxels turn into `into` (`None`: vanish), by `chance` per tick or once every
-    /// `every` ticks (exactly one of the two).
+    /// Matching voxels turn into `into` (`None`: vanish), by `chance` per tick or `after` so
+    /// many ticks (exactly one of the two).
     Decay {
         /// What decays.
         matches: Vec<ColorMatch>,
@@ -131,9 +131,9 @@ pub enum RuleConfig {
         /// Probability per tick, in (0, 1].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chance: Option<f64>,
-        /// Period in ticks (≥ 1), each position at a phase of its own.
+        /// Ticks from when the rule first sees a voxel to when it decays (≥ 1; 1: at once).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        every: Option<u32>,
+        after: Option<u32>,
         /// Only this layer.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         layer: Option<u32>,
@@ -142,7 +142,7 @@ pub enum RuleConfig {
         region: Option<RegionConfig>,
     },
     /// Matching voxels spawn `into` in a neighbour cell that `onto` matches (`None`: an empty
-    /// cell), by `chance` per tick or once every `every` ticks.
+    /// cell), by `chance` per tick or every `after` ticks.
     Grow {
         /// What grows.
         matches: Vec<ColorMatch>,
@@ -157,9 +157,10 @@ pub enum RuleConfig {
         /// Probability per tick, in (0, 1].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chance: Option<f64>,
-        /// Period in ticks (≥ 1).
+        /// Ticks a voxel waits before it grows, and between two growths (≥ 1); it counts only
+        /// while it has a cell to grow into.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        every: Option<u32>,
+        after: Option<u32>,
         /// Only this layer.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         layer: Option<u32>,
@@ -259,11 +260,11 @@ impl RuleConfig {
                 Ok(())
             }
         };
-        let timing = |chance: Option<f64>, every: Option<u32>| match (chance, every) {
+        let timing = |chance: Option<f64>, after: Option<u32>| match (chance, after) {
             (Some(p), None) if !(p > 0.0 && p <= 1.0) => fail("chance", "must be in (0, 1]".into()),
-            (None, Some(0)) => fail("every", "must be ≥ 1".into()),
+            (None, Some(0)) => fail("after", "must be ≥ 1".into()),
             (Some(_), Some(_)) | (None, None) => {
-                fail("chance", "give exactly one of chance and every".into())
+                fail("chance", "give exactly one of chance and after".into())
             }
             _ => Ok(()),
         };
@@ -308,17 +309,17 @@ impl RuleConfig {
             RuleConfig::Decay {
                 matches,
                 chance,
-                every,
+                after,
                 ..
             } => {
                 nonempty("matches", matches)?;
-                timing(*chance, *every)
+                timing(*chance, *after)
             }
             RuleConfig::Grow {
                 matches,
                 onto,
                 chance,
-                every,
+                after,
                 into,
                 ..
             } => {
@@ -329,7 +330,7 @@ impl RuleConfig {
                 if into.0[3] == 0 {
                     return fail("into", "must not be empty (alpha 0)".into());
                 }
-                timing(*chance, *every)
+                timing(*chance, *after)
             }
         }
     }
@@ -337,10 +338,10 @@ impl RuleConfig {
     /// The world's rule.
     pub fn rule(&self) -> Rule {
         let (layer, region) = self.scope();
-        let timing = |chance: Option<f64>, every: Option<u32>| match (chance, every) {
+        let timing = |chance: Option<f64>, after: Option<u32>| match (chance, after) {
             (Some(p), _) => Timing::chance(p),
-            (None, e) => Timing::Every {
-                ticks: e.unwrap_or(1),
+            (None, a) => Timing::After {
+                ticks: a.unwrap_or(1),
             },
         };
         let kind = match self {
@@ -380,12 +381,12 @@ impl RuleConfig {
                 matches,
                 into,
                 chance,
-                every,
+                after,
                 ..
             } => RuleKind::Decay {
                 matches: matcher(matches),
                 into: into.map_or(Color::EMPTY, ColorValue::color),
-                timing: timing(*chance, *every),
+                timing: timing(*chance, *after),
             },
             RuleConfig::Grow {
                 matches,
@@ -393,14 +394,14 @@ impl RuleConfig {
                 onto,
                 neighbourhood,
                 chance,
-                every,
+                after,
                 ..
             } => RuleKind::Grow {
                 matches: matcher(matches),
                 into: into.color(),
                 onto: onto.as_deref().map(matcher),
                 neighbourhood: neighbourhood.kind(),
-                timing: timing(*chance, *every),
+                timing: timing(*chance, *after),
             },
         };
         Rule {
@@ -424,7 +425,7 @@ impl RuleConfig {
         });
         let timing = |t: &Timing| match *t {
             Timing::Chance { per_2_32 } => (Some(per_2_32 as f64 / (1u64 << 32) as f64), None),
-            Timing::Every { ticks } => (None, Some(ticks)),
+            Timing::After { ticks } => (None, Some(ticks)),
         };
         match &rule.kind {
             RuleKind::Fall { matches, slide } => RuleConfig::Fall {
@@ -459,12 +460,12 @@ impl RuleConfig {
                 into,
                 timing: t,
             } => {
-                let (chance, every) = timing(t);
+                let (chance, after) = timing(t);
                 RuleConfig::Decay {
                     matches: matches_of(matches),
                     into: (!into.is_empty()).then_some(ColorValue(into.0)),
                     chance,
-                    every,
+                    after,
                     layer,
                     region,
                 }
@@ -476,14 +477,14 @@ impl RuleConfig {
                 neighbourhood,
                 timing: t,
             } => {
-                let (chance, every) = timing(t);
+                let (chance, after) = timing(t);
                 RuleConfig::Grow {
                     matches: matches_of(matches),
                     into: ColorValue(into.0),
                     onto: onto.as_ref().map(matches_of),
                     neighbourhood: NeighbourhoodConfig::of(*neighbourhood),
                     chance,
-                    every,
+                    after,
                     layer,
                     region,
                 }
@@ -776,7 +777,7 @@ mod tests {
                 Fall(matches: ["#c2b280"], slide: true, layer: Some(2)),
                 Flow(matches: ["#3366ff"], spread: 12, region: Some((min: (0, 0, 0), max: (9, 9, 9)))),
                 Life(alive: ["#40ff40"], birth: [3], survive: [2, 3], neighbourhood: VonNeumann),
-                Decay(matches: ["any"], into: Some("#000000"), every: Some(4)),
+                Decay(matches: ["any"], into: Some("#000000"), after: Some(4)),
                 Grow(matches: ["#226622"], into: "#226622", onto: Some(["#555555"]), chance: Some(0.5)),
             ]))"##,
         )

@@ -362,7 +362,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             if self.stop.load(Ordering::SeqCst) {
                 break Ok(());
             }
-            self.tick_if_due();
+            let ticked = self.tick_if_due();
             while let Ok(done) = self.done.try_recv() {
                 self.finish_script(done);
             }
@@ -382,7 +382,9 @@ impl<S: JournalStorage + 'static> Server<S> {
             // need the cores more than this loop needs a fast wake-up.
             if scripts_moved {
                 busy_until = None;
-            } else if !events.is_empty() {
+            } else if !events.is_empty() || ticked {
+                // After a tick too: requests that arrived during it are answered without a
+                // sleep and wake-up in between.
                 busy_until = Some(Instant::now() + SPIN_AFTER_WORK);
             }
         };
@@ -529,17 +531,18 @@ impl<S: JournalStorage + 'static> Server<S> {
     /// Runs one simulation tick when its deadline has passed. A tick that changed the world is
     /// recorded at once; quiet ones wait for the next request or record (they change nothing
     /// but the tick counter), so an idle server writes nothing.
+    /// Returns whether it ticked.
     ///
     /// A failed journal stops the clock: no world change that the journal cannot record.
-    fn tick_if_due(&mut self) {
+    fn tick_if_due(&mut self) -> bool {
         let Some(period) = self.tick_period() else {
             self.next_tick = None;
-            return;
+            return false;
         };
         let now = Instant::now();
         let due = *self.next_tick.get_or_insert(now + period);
         if now < due {
-            return;
+            return false;
         }
         let _span = tracing::debug_span!("tick", tick = self.world.tick() + 1).entered();
         let started = Instant::now();
@@ -552,7 +555,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             Err(e) => {
                 tracing::debug!(error = %e, "tick refused by the journal");
                 self.next_tick = None;
-                return;
+                return false;
             }
         };
         self.clock.last_tick = started.elapsed();
@@ -568,6 +571,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         if report.changed_voxels > 0 {
             self.record_steps();
         }
+        true
     }
 
     /// The time between ticks while the simulation ticks on its own and the journal takes
@@ -580,7 +584,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         {
             return None;
         }
-        self.clock.period(&self.world.rules())
+        self.clock.period(self.world.rule_set())
     }
 
     /// Records the ticks not recorded yet (one Step record).

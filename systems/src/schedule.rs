@@ -33,7 +33,7 @@ use crate::edit::{Applied, CommandBuffer, EditLimits, HistoryMode, PendingBuffer
 use crate::index::ChunkIndex;
 use crate::layer::{ActiveLayer, LayerId, LayerIndex, LayerInfo};
 use crate::simulation::{
-    RuleSet, Rules, SimChanges, SimulationReport, add_simulation_systems,
+    RuleSet, Rules, SimChanges, SimulationReport, Timers, add_simulation_systems,
     insert_simulation_resources,
 };
 use crate::snapshot::{PublishedSnapshot, WorldSnapshot, publish_snapshot};
@@ -219,12 +219,29 @@ impl VoxelWorld {
         self.world.resource::<Rules>().0.clone()
     }
 
-    /// Replaces the rules; the next tick visits every chunk. Takes no sequence number (a
-    /// recorded rule change takes one with [`VoxelWorld::advance_seq`]).
+    /// The rules in force, borrowed.
+    pub fn rule_set(&self) -> &RuleSet {
+        &self.world.resource::<Rules>().0
+    }
+
+    /// Replaces the rules (and drops the timers of the old ones); the next tick visits every
+    /// chunk. Takes no sequence number (a recorded rule change takes one with
+    /// [`VoxelWorld::advance_seq`]).
     pub fn set_rules(&mut self, rules: RuleSet) {
         self.world.resource_mut::<Rules>().0 = Arc::new(rules);
         self.world.resource_mut::<SimChanges>().activate_all();
+        *self.world.resource_mut::<Timers>() = Timers::default();
         self.update();
+    }
+
+    /// The running `After` timers (not content, but part of what a snapshot file keeps).
+    pub fn timers(&self) -> &Timers {
+        self.world.resource::<Timers>()
+    }
+
+    /// Sets the running timers (recovery from a snapshot file, after the rules).
+    pub fn set_timers(&mut self, timers: Timers) {
+        *self.world.resource_mut::<Timers>() = timers;
     }
 
     /// Gives the ticks taken since the last stamp one sequence number, for one journal record;

@@ -338,22 +338,62 @@ fn water_runs_off_an_edge() {
 }
 
 #[test]
-fn decay_every_n_ticks_fires_once_per_period() {
+fn decay_after_n_ticks_counts_from_when_each_voxel_appeared() {
     let mut w = world(vec![Rule::new(RuleKind::Decay {
         matches: Matcher::colors([MOSS]),
         into: STONE,
-        timing: Timing::Every { ticks: 5 },
+        timing: Timing::After { ticks: 5 },
     })]);
     fill(&mut w, IVec3::new(0, 0, 0), IVec3::new(9, 9, 0), MOSS);
-    w.step(4);
-    assert!(!voxels_of(&w, MOSS).is_empty());
+    w.step(2);
+    // Added between ticks 2 and 3: it turns on tick 7, the first ones on tick 5.
+    put(&mut w, [(IVec3::new(20, 0, 0), MOSS)]);
+    w.step(2);
+    assert_eq!(voxels_of(&w, MOSS).len(), 101, "tick 4: nothing yet");
+    assert!(!w.timers().is_empty());
     w.step(1);
-    assert!(
-        voxels_of(&w, MOSS).is_empty(),
-        "each voxel fired within 5 ticks"
+    assert_eq!(
+        voxels_of(&w, MOSS),
+        set(&[(20, 0, 0)]),
+        "tick 5: the first hundred"
     );
-    assert_eq!(voxels_of(&w, STONE).len(), 100);
+    w.step(1);
+    assert_eq!(voxels_of(&w, MOSS).len(), 1, "tick 6");
+    w.step(1);
+    assert!(voxels_of(&w, MOSS).is_empty(), "tick 7");
+    assert_eq!(voxels_of(&w, STONE).len(), 101);
+    assert!(w.timers().is_empty(), "no voxel left to count");
     assert_eq!(w.step(3).active_chunks, 0);
+    // A voxel that stops matching loses its timer; one that comes back starts again.
+    put(&mut w, [(IVec3::new(30, 0, 0), MOSS)]);
+    w.step(3);
+    put(&mut w, [(IVec3::new(30, 0, 0), CELL)]);
+    w.step(1);
+    put(&mut w, [(IVec3::new(30, 0, 0), MOSS)]);
+    w.step(4);
+    assert_eq!(voxels_of(&w, MOSS).len(), 1, "counting from its return");
+    w.step(1);
+    assert!(voxels_of(&w, MOSS).is_empty());
+}
+
+#[test]
+fn grow_after_n_ticks_spreads_at_that_pace() {
+    let mut w = world(vec![Rule::new(RuleKind::Grow {
+        matches: Matcher::colors([MOSS]),
+        into: MOSS,
+        onto: Some(Matcher::colors([STONE])),
+        neighbourhood: Neighbourhood::VonNeumann,
+        timing: Timing::After { ticks: 3 },
+    })]);
+    fill(&mut w, IVec3::new(0, 0, 0), IVec3::new(30, 0, 0), STONE);
+    put(&mut w, [(IVec3::new(0, 0, 0), MOSS)]);
+    // Each new cell waits three ticks (counting the one it is first seen on) before it grows.
+    w.step(3);
+    assert_eq!(voxels_of(&w, MOSS).len(), 2);
+    w.step(3);
+    assert_eq!(voxels_of(&w, MOSS).len(), 3);
+    w.step(30);
+    assert_eq!(voxels_of(&w, MOSS).len(), 13);
 }
 
 #[test]
@@ -449,7 +489,7 @@ fn scenario(full_scan: bool, seed: u64) -> Vec<String> {
             into: MOSS,
             onto: Some(Matcher::colors([STONE])),
             neighbourhood: Neighbourhood::Moore,
-            timing: Timing::Every { ticks: 3 },
+            timing: Timing::After { ticks: 3 },
         }),
     ]);
     w.world.resource_mut::<SimulationSettings>().full_scan = full_scan;
@@ -579,4 +619,81 @@ fn new_rules_visit_every_chunk_once() {
     let r = w.step(1);
     assert_eq!(r.active_chunks, 4);
     assert!(voxels_of(&w, SAND).iter().all(|p| p.2 == 9));
+}
+
+/// Regions, a second layer, overlapping matchers and timers, with edits on both layers.
+fn scoped_scenario(full_scan: bool, seed: u64) -> Vec<String> {
+    let region = VoxelBox::from_corners(IVec3::new(-12, -12, -5), IVec3::new(12, 12, 30));
+    let mut fall = sand(true);
+    fall.region = Some(region);
+    let mut flow = Rule::new(RuleKind::Flow {
+        matches: Matcher::colors([WATER, SAND]),
+        spread: 9,
+    });
+    flow.layer = Some(systems::LayerId(2));
+    let mut life_rule = Rule::new(life(&[2, 3], &[1, 2]));
+    life_rule.region = Some(VoxelBox::from_corners(
+        IVec3::new(-20, -20, 0),
+        IVec3::new(20, 20, 3),
+    ));
+    let mut w = world(vec![
+        fall,
+        flow,
+        life_rule,
+        Rule::new(RuleKind::Decay {
+            matches: Matcher::colors([MOSS, CELL]),
+            into: STONE,
+            timing: Timing::After { ticks: 7 },
+        }),
+    ]);
+    w.world.resource_mut::<SimulationSettings>().full_scan = full_scan;
+    let mut b = CommandBuffer::new(Source::Rpc);
+    b.push(Edit::CreateLayer { name: "two".into() });
+    w.apply(b).result.unwrap();
+    let mut rng = seed;
+    let mut next = move || {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 33) as i32
+    };
+    for layer in [1, 2] {
+        let mut b = CommandBuffer::new(Source::Rpc).on_layer(Some(systems::LayerId(layer)));
+        b.push(Edit::FillBox {
+            region: VoxelBox::from_corners(IVec3::new(-25, -25, -1), IVec3::new(25, 25, -1)),
+            color: STONE,
+        });
+        w.apply(b).result.unwrap();
+    }
+    let mut hashes = Vec::new();
+    for tick in 0..80 {
+        if tick % 5 == 0 {
+            let layer = 1 + (next() % 2) as u32;
+            let mut b = CommandBuffer::new(Source::Rpc).on_layer(Some(systems::LayerId(layer)));
+            for _ in 0..15 {
+                let p = IVec3::new(next() % 34 - 17, next() % 34 - 17, next() % 20);
+                let c = [SAND, WATER, CELL, MOSS, STONE][(next() % 5) as usize];
+                b.push(Edit::Set { pos: p, color: c });
+            }
+            w.apply(b).result.unwrap();
+        }
+        w.step(1);
+        hashes.push(w.snapshot().hash_hex());
+    }
+    hashes
+}
+
+#[test]
+fn the_active_set_is_exact_with_regions_layers_and_timers() {
+    for seed in [4, 5] {
+        let fast = scoped_scenario(false, seed);
+        let full = scoped_scenario(true, seed);
+        for (tick, (a, b)) in fast.iter().zip(&full).enumerate() {
+            assert_eq!(a, b, "seed {seed}: worlds part at tick {}", tick + 1);
+        }
+        assert!(
+            fast.windows(2).filter(|w| w[0] != w[1]).count() > 40,
+            "the world moves"
+        );
+    }
 }

@@ -19,6 +19,7 @@ use rustc_hash::FxHashSet;
 use super::grid::{DensePool, Grid};
 use super::{
     Active, Rule, RuleKind, RuleSet, Rules, SimChanges, SimulationReport, SimulationSettings,
+    Timers,
 };
 use crate::apply::{ChunkVoxels, DirtyChunks, UndoHistory};
 use crate::coords::{ChunkPos, VoxelBox};
@@ -144,11 +145,14 @@ pub(crate) struct RuleCtx<'r> {
     pub tick: u64,
     /// The rule's index in its rule set: keeps two rules' random choices apart.
     pub salt: u64,
+    /// The layer the rule acts on now.
+    pub layer: LayerId,
 }
 
 /// A rule kind's kernel: visits the worklist (active chunks of one layer holding a voxel the
-/// rule acts from, sorted z, y, x) and writes its changes into the grid.
-pub(crate) type Kernel = fn(&mut Grid<'_>, &RuleCtx<'_>, Vec<IVec3>);
+/// rule acts from, sorted z, y, x) and writes its changes into the grid; `After` timers in
+/// the [`Timers`].
+pub(crate) type Kernel = fn(&mut Grid<'_>, &RuleCtx<'_>, Vec<IVec3>, &mut Timers);
 
 /// Runs every rule that `wants`, in rule-set order, each on every layer it covers (ascending
 /// id) through `kernel`, committing each rule's changes before the next rule runs.
@@ -164,49 +168,56 @@ pub(crate) fn run_rules(
     }
     let tick = world.resource::<Tick>().0 + 1;
     let world_bounds = rules.bounds;
+    let mut timers = std::mem::take(&mut *world.resource_mut::<Timers>());
     for (salt, rule) in rules.rules.iter().enumerate() {
         if !wants(&rule.kind) {
             continue;
         }
-        let Some(bounds) = rule
+        // The chunks this rule visits; its timers anywhere else are stale (a chunk with a
+        // running timer is pending, so it is visited while it still holds a voxel that counts).
+        let mut visited: FxHashSet<(LayerId, IVec3)> = FxHashSet::default();
+        if let Some(bounds) = rule
             .region
             .map_or(Some(world_bounds), |r| r.intersect(&world_bounds))
-        else {
-            continue;
-        };
-        let mut by_layer: BTreeMap<LayerId, Vec<IVec3>> = BTreeMap::new();
-        for (layer, pos) in active.iter(world) {
-            if rule.layer.is_none_or(|l| l == *layer) {
-                by_layer.entry(*layer).or_default().push(pos.0);
+        {
+            let mut by_layer: BTreeMap<LayerId, Vec<IVec3>> = BTreeMap::new();
+            for (layer, pos) in active.iter(world) {
+                if rule.layer.is_none_or(|l| l == *layer) {
+                    by_layer.entry(*layer).or_default().push(pos.0);
+                }
+            }
+            for (layer, mut positions) in by_layer {
+                let ctx = RuleCtx {
+                    rule,
+                    seed: rules.seed,
+                    tick,
+                    salt: salt as u64,
+                    layer,
+                };
+                let source = rule.kind.source();
+                let pool = std::mem::take(&mut world.resource_mut::<DensePool>().0);
+                let (changed, pending, visits, pool) = {
+                    let mut grid = Grid::new(world, layer, bounds, pool);
+                    positions.retain(|&p| {
+                        grid.chunk_overlaps(p)
+                            && grid
+                                .world_chunk(p)
+                                .is_some_and(|d| d.any_color(|c| source.matches(c)))
+                    });
+                    if !positions.is_empty() {
+                        positions.sort_unstable_by_key(|p| crate::coords::zyx_key(*p));
+                        visited.extend(positions.iter().map(|&p| (layer, p)));
+                        kernel(&mut grid, &ctx, positions, &mut timers);
+                    }
+                    grid.finish()
+                };
+                world.resource_mut::<DensePool>().0 = pool;
+                commit(world, &rules, layer, changed, pending, visits);
             }
         }
-        for (layer, mut positions) in by_layer {
-            let ctx = RuleCtx {
-                rule,
-                seed: rules.seed,
-                tick,
-                salt: salt as u64,
-            };
-            let source = rule.kind.source();
-            let pool = std::mem::take(&mut world.resource_mut::<DensePool>().0);
-            let (changed, pending, visits, pool) = {
-                let mut grid = Grid::new(world, layer, bounds, pool);
-                positions.retain(|&p| {
-                    grid.chunk_overlaps(p)
-                        && grid
-                            .world_chunk(p)
-                            .is_some_and(|d| d.any_color(|c| source.matches(c)))
-                });
-                if !positions.is_empty() {
-                    positions.sort_unstable_by_key(|p| crate::coords::zyx_key(*p));
-                    kernel(&mut grid, &ctx, positions);
-                }
-                grid.finish()
-            };
-            world.resource_mut::<DensePool>().0 = pool;
-            commit(world, &rules, layer, changed, pending, visits);
-        }
+        timers.retain_visited(salt as u32, |layer, p| visited.contains(&(layer, p)));
     }
+    *world.resource_mut::<Timers>() = timers;
 }
 
 /// Writes a rule's changes into the world, records them for the snapshot and the next tick,

@@ -3,7 +3,7 @@
 //!
 //! Both read the state the rule began with and write a second buffer, so chunks can be visited
 //! in any order; two voxels growing into one cell write the same colour. A chunk whose voxels
-//! may still fire later stays pending.
+//! may still fire later (a chance not taken yet, a timer running) stays pending.
 
 use bevy_ecs::world::World;
 use glam::IVec3;
@@ -12,7 +12,7 @@ use super::active::{ActiveQuery, RuleCtx, run_rules};
 use super::fall::TARGET_SALT;
 use super::grid::{Grid, WALL, local};
 use super::random::roll;
-use super::{RuleKind, Timing};
+use super::{RuleKind, Timers, Timing};
 use crate::color::Color;
 use crate::coords::CHUNK_SIZE;
 
@@ -31,19 +31,59 @@ pub(crate) fn grow_voxels(world: &mut World, active: &mut ActiveQuery<'_, '_>) {
     run_rules(world, active, |k| matches!(k, RuleKind::Grow { .. }), grow);
 }
 
-/// Whether `timing` fires for the voxel at `p` on the tick being computed.
-pub(crate) fn fires(timing: Timing, ctx: &RuleCtx<'_>, p: IVec3) -> bool {
-    match timing {
-        Timing::Chance { per_2_32 } => (roll(ctx.seed, ctx.tick, p, ctx.salt) >> 32) < per_2_32,
-        Timing::Every { ticks } => {
-            let ticks = u64::from(ticks.max(1));
-            let phase = roll(ctx.seed, 0, p, ctx.salt) % ticks;
-            (ctx.tick % ticks + phase).is_multiple_of(ticks)
+/// Decides, cell by cell in index order, which voxels of one chunk fire on the tick being
+/// computed, carrying the chunk's `After` timers from the last visit to the next.
+struct Clock<'c> {
+    timing: Timing,
+    ctx: &'c RuleCtx<'c>,
+    old: std::iter::Peekable<std::vec::IntoIter<(u16, u64)>>,
+    new: Vec<(u16, u64)>,
+}
+
+impl<'c> Clock<'c> {
+    fn new(timing: Timing, ctx: &'c RuleCtx<'c>, timers: Vec<(u16, u64)>) -> Clock<'c> {
+        Clock {
+            timing,
+            ctx,
+            old: timers.into_iter().peekable(),
+            new: Vec::new(),
         }
+    }
+
+    /// Whether the voxel at cell `i` (position `p`) fires now. Cells must come in ascending
+    /// order; a cell not asked about loses its timer. With `again`, a fired timer restarts.
+    fn fires(&mut self, i: usize, p: IVec3, again: bool) -> bool {
+        match self.timing {
+            Timing::Chance { per_2_32 } => {
+                (roll(self.ctx.seed, self.ctx.tick, p, self.ctx.salt) >> 32) < per_2_32
+            }
+            Timing::After { ticks } => {
+                let ticks = u64::from(ticks.max(1));
+                while self.old.next_if(|&(j, _)| (j as usize) < i).is_some() {}
+                let due = match self.old.next_if(|&(j, _)| j as usize == i) {
+                    Some((_, due)) => due,
+                    None => self.ctx.tick + ticks - 1,
+                };
+                if self.ctx.tick >= due {
+                    if again {
+                        self.new.push((i as u16, self.ctx.tick + ticks));
+                    }
+                    true
+                } else {
+                    self.new.push((i as u16, due));
+                    false
+                }
+            }
+        }
+    }
+
+    /// The timers running on after this visit.
+    fn finish(self) -> Vec<(u16, u64)> {
+        self.new
     }
 }
 
-fn decay(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
+fn decay(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>, timers: &mut Timers) {
     let RuleKind::Decay {
         matches,
         into,
@@ -52,11 +92,14 @@ fn decay(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
     else {
         return;
     };
+    let rule = ctx.salt as u32;
+    let again = matches.matches(*into);
     grid.begin_phase();
     for cpos in worklist {
         grid.visits += 1;
         let s = grid.slot(cpos);
         let origin = cpos * CHUNK_SIZE;
+        let mut clock = Clock::new(*timing, ctx, timers.take(rule, ctx.layer, cpos));
         let mut waiting = false;
         for i in 0..crate::coords::CHUNK_VOLUME {
             let c = grid.cur(s)[i];
@@ -67,20 +110,22 @@ fn decay(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
             if !grid.bounds.contains(p) {
                 continue;
             }
-            if fires(*timing, ctx, p) {
+            if clock.fires(i, p, again) {
                 grid.write_local(s, i, *into);
             } else {
                 waiting = true;
             }
         }
-        if waiting {
+        let running = clock.finish();
+        if waiting || !running.is_empty() {
             grid.keep_pending(cpos);
         }
+        timers.insert(rule, ctx.layer, cpos, running);
     }
     grid.end_phase();
 }
 
-fn grow(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
+fn grow(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>, timers: &mut Timers) {
     let RuleKind::Grow {
         matches,
         into,
@@ -91,6 +136,7 @@ fn grow(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
     else {
         return;
     };
+    let rule = ctx.salt as u32;
     let offsets = neighbourhood.offsets();
     grid.begin_phase();
     let mut targets: Vec<IVec3> = Vec::with_capacity(offsets.len());
@@ -98,6 +144,7 @@ fn grow(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
         grid.visits += 1;
         let s = grid.slot(cpos);
         let origin = cpos * CHUNK_SIZE;
+        let mut clock = Clock::new(*timing, ctx, timers.take(rule, ctx.layer, cpos));
         let mut waiting = false;
         let mut writes: Vec<IVec3> = Vec::new();
         for i in 0..crate::coords::CHUNK_VOLUME {
@@ -119,10 +166,11 @@ fn grow(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
                     targets.push(p + o);
                 }
             }
+            // Nowhere to grow: nothing to count until a neighbour changes (and visits again).
             if targets.is_empty() {
                 continue;
             }
-            if fires(*timing, ctx, p) {
+            if clock.fires(i, p, true) {
                 let k = roll(ctx.seed, ctx.tick, p, ctx.salt | TARGET_SALT) as usize;
                 writes.push(targets[k % targets.len()]);
             } else {
@@ -132,9 +180,11 @@ fn grow(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
         for t in writes {
             grid.write(t, *into);
         }
-        if waiting {
+        let running = clock.finish();
+        if waiting || !running.is_empty() {
             grid.keep_pending(cpos);
         }
+        timers.insert(rule, ctx.layer, cpos, running);
     }
     grid.end_phase();
 }

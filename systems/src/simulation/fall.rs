@@ -19,7 +19,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::active::{ActiveQuery, RuleCtx, run_rules};
 use super::grid::{Grid, local};
 use super::random::roll;
-use super::{Matcher, RuleKind};
+use super::{Matcher, RuleKind, Timers};
 use crate::color::Color;
 use crate::coords::{CHUNK_SIZE, zyx_key};
 
@@ -39,7 +39,7 @@ pub(crate) fn fall_voxels(world: &mut World, active: &mut ActiveQuery<'_, '_>) {
     run_rules(world, active, |k| matches!(k, RuleKind::Fall { .. }), run);
 }
 
-fn run(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
+fn run(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>, _: &mut Timers) {
     let RuleKind::Fall { matches, slide } = &ctx.rule.kind else {
         return;
     };

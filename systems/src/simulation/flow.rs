@@ -15,7 +15,7 @@ use super::active::{ActiveQuery, RuleCtx, run_rules};
 use super::fall::{SIDES, TARGET_SALT, candidates, fall_phase, second_phase_chunks};
 use super::grid::{Grid, local};
 use super::random::roll;
-use super::{Matcher, RuleKind};
+use super::{Matcher, RuleKind, Timers};
 use crate::color::Color;
 use crate::coords::CHUNK_SIZE;
 
@@ -24,7 +24,7 @@ pub(crate) fn flow_fluids(world: &mut World, active: &mut ActiveQuery<'_, '_>) {
     run_rules(world, active, |k| matches!(k, RuleKind::Flow { .. }), run);
 }
 
-fn run(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
+fn run(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>, _: &mut Timers) {
     let RuleKind::Flow { matches, spread } = &ctx.rule.kind else {
         return;
     };

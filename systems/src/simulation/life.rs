@@ -18,7 +18,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::active::{ActiveQuery, RuleCtx, run_rules};
 use super::grid::{Grid, local};
-use super::{Matcher, Neighbourhood, RuleKind};
+use super::{Matcher, Neighbourhood, RuleKind, Timers};
 use crate::color::Color;
 use crate::coords::{CHUNK_SIZE, CHUNK_VOLUME, VoxelBox, zyx_key};
 use crate::storage::ChunkData;
@@ -43,7 +43,7 @@ struct LifeRule<'a> {
     next: [[u8; 32]; 2],
 }
 
-fn run(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>) {
+fn run(grid: &mut Grid<'_>, ctx: &RuleCtx<'_>, worklist: Vec<IVec3>, _: &mut Timers) {
     let RuleKind::Life {
         alive,
         color,

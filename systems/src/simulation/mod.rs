@@ -30,7 +30,8 @@
 //!
 //! # Determinism
 //!
-//! A tick's result depends only on the world, the rule set and the tick number. Rules apply in
+//! A tick's result depends only on the world (its voxels and the [`Timers`] of `After` rules),
+//! the rule set and the tick number. Rules apply in
 //! a fixed order (the system order: [`Fall`](RuleKind::Fall), [`Flow`](RuleKind::Flow),
 //! [`Life`](RuleKind::Life), [`Decay`](RuleKind::Decay), [`Grow`](RuleKind::Grow); rules of one
 //! kind in rule-set order), each layer separately, by ascending id. Inside a rule, every
@@ -65,6 +66,7 @@ mod flow;
 mod grid;
 mod life;
 pub mod random;
+mod timers;
 
 use std::sync::Arc;
 
@@ -80,6 +82,7 @@ use crate::layer::LayerId;
 use crate::schedule::{RequestedSteps, WorldSystems};
 
 pub use active::collect_edit_changes;
+pub use timers::Timers;
 
 /// Every rule the simulation runs, and the seed of its randomness.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,7 +176,7 @@ pub enum RuleKind {
         neighbourhood: Neighbourhood,
     },
     /// Matching voxels change into `into` (the empty colour: they vanish), each on a tick chosen
-    /// by `timing`.
+    /// by `timing`: at random, or a number of ticks after it appeared.
     Decay {
         /// What decays.
         matches: Matcher,
@@ -320,12 +323,11 @@ pub enum Timing {
         /// The probability, scaled by 2³² (1..=2³²).
         per_2_32: u64,
     },
-    /// Every `ticks` ticks, at a phase of its own for each position: on the ticks `t` with
-    /// `(t + roll(seed, position)) % ticks == 0`. Stateless, so it needs no timers that replay
-    /// or a snapshot would have to carry: a voxel matched for `ticks` ticks has fired exactly
-    /// once, whenever it appeared.
-    Every {
-        /// The period (≥ 1).
+    /// `ticks` ticks after the rule first saw the voxel (on that tick itself for 1), and again
+    /// every `ticks` ticks while it still matches; a [`RuleKind::Grow`] voxel counts only
+    /// while it has a cell to grow into. Kept in [`Timers`].
+    After {
+        /// The delay (≥ 1).
         ticks: u32,
     },
 }
@@ -428,6 +430,7 @@ pub fn insert_simulation_resources(world: &mut World) {
     world.insert_resource(SimulationSettings::default());
     world.insert_resource(SimulationReport::default());
     world.insert_resource(grid::DensePool::default());
+    world.insert_resource(Timers::default());
     world.insert_resource(SimChanges {
         all: true,
         ..Default::default()
