@@ -15,9 +15,6 @@
 //!   sync that journaled ticks bring).
 
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -188,43 +185,23 @@ fn life(c: &mut Criterion) {
 
 criterion_group!(benches, fall, idle, life);
 
-struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    line: String,
-}
+#[path = "support/socket_client.rs"]
+mod socket_client;
 
-impl Client {
-    fn connect(path: &Path) -> Client {
-        let stream = UnixStream::connect(path).expect("connect");
-        Client {
-            reader: BufReader::new(stream.try_clone().expect("clone")),
-            writer: stream,
-            line: String::new(),
-        }
-    }
+use socket_client::Client;
 
-    fn call(&mut self, request: &str) -> &str {
-        self.writer.write_all(request.as_bytes()).expect("send");
-        self.line.clear();
-        self.reader.read_line(&mut self.line).expect("reply");
-        assert!(self.line.contains("\"result\""), "{}", self.line);
-        &self.line
+/// Sequential `get_voxel` requests per second over `n` requests.
+fn get_voxel_rate(c: &mut Client, n: u32) -> f64 {
+    let start = Instant::now();
+    for i in 0..n {
+        let request = format!(
+            "{{\"jsonrpc\":\"2.0\",\"method\":\"goxel.get_voxel\",\"params\":[{},{},100000],\"id\":{i}}}",
+            i % 128,
+            (i / 128) % 128
+        );
+        c.call(&request);
     }
-
-    /// Sequential `get_voxel` requests per second over `n` requests.
-    fn get_voxel_rate(&mut self, n: u32) -> f64 {
-        let start = Instant::now();
-        for i in 0..n {
-            let request = format!(
-                "{{\"jsonrpc\":\"2.0\",\"method\":\"goxel.get_voxel\",\"params\":[{},{},100000],\"id\":{i}}}\n",
-                i % 128,
-                (i / 128) % 128
-            );
-            self.call(&request);
-        }
-        f64::from(n) / start.elapsed().as_secs_f64()
-    }
+    f64::from(n) / start.elapsed().as_secs_f64()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -266,7 +243,7 @@ fn socket_under_load() {
             s["result"]["tick"].as_u64().unwrap()
         };
         let (t0, start) = (tick(c), Instant::now());
-        let rate = c.get_voxel_rate(8_000);
+        let rate = get_voxel_rate(c, 8_000);
         let ticks = (tick(c) - t0) as f64 / start.elapsed().as_secs_f64();
         (rate, ticks)
     };

@@ -5,45 +5,16 @@
 //! Run with `cargo bench --bench socket_renders` (an in-process server on a temporary
 //! directory). Prints the median of 5 rounds of each, and their ratio.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/socket_client.rs"]
+mod socket_client;
+
+use socket_client::Client;
+
 const ROUNDS: usize = 5;
 const ROUND: Duration = Duration::from_secs(2);
-
-struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    line: String,
-}
-
-impl Client {
-    fn connect(path: &Path) -> Client {
-        let stream = UnixStream::connect(path).expect("connect to the server socket");
-        Client {
-            reader: BufReader::new(stream.try_clone().expect("clone stream")),
-            writer: stream,
-            line: String::new(),
-        }
-    }
-
-    /// Sends `request` (one line) and returns the reply line.
-    fn call(&mut self, request: &str) -> &str {
-        self.writer.write_all(request.as_bytes()).expect("send");
-        self.writer.write_all(b"\n").expect("send");
-        self.line.clear();
-        self.reader.read_line(&mut self.line).expect("reply");
-        assert!(
-            !self.line.contains("\"error\""),
-            "error reply: {}",
-            self.line
-        );
-        &self.line
-    }
-}
 
 /// Sequential `get_voxel` per second over one round.
 fn read_rate(c: &mut Client) -> f64 {
