@@ -67,6 +67,19 @@ fn selection<'s>(
     Ok((selection, requested))
 }
 
+/// The one layer a voxel listing reads (-2 is refused there).
+fn one_layer<'s>(
+    snapshot: &'s WorldSnapshot,
+    params: &Params<'_>,
+) -> Result<&'s LayerSnapshot, RpcError> {
+    match selection(snapshot, params, false)?.0 {
+        Selection::One(layer) => Ok(layer),
+        Selection::All => Err(RpcError::internal(
+            "layer_id -2 (all layers) is not available here",
+        )),
+    }
+}
+
 /// `offset` and `limit` (≤ 0: no limit, up to [`MAX_LIMIT`]).
 fn page(params: &Params<'_>) -> Result<(u64, u64), RpcError> {
     let offset = params.integer::<u64>("offset", usize::MAX)?.unwrap_or(0);
@@ -169,9 +182,7 @@ pub fn get_voxels_region(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply
             VoxelBox::from_corners(IVec3::new(v[0], v[1], v[2]), IVec3::new(v[3], v[4], v[5]))
         }
     };
-    let Selection::One(layer) = selection(&snapshot, params, false)?.0 else {
-        unreachable!("all layers are refused here")
-    };
+    let layer = one_layer(&snapshot, params)?;
     Ok(Reply::Value(voxel_page(
         layer,
         &region,
@@ -184,9 +195,7 @@ pub fn get_voxels_region(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply
 /// voxel of the layer.
 pub fn get_layer_voxels(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let snapshot = ctx.world.snapshot();
-    let Selection::One(layer) = selection(&snapshot, params, false)?.0 else {
-        unreachable!("all layers are refused here")
-    };
+    let layer = one_layer(&snapshot, params)?;
     Ok(Reply::Value(voxel_page(
         layer,
         &everything(),
