@@ -119,14 +119,14 @@ proptest! {
         };
         let line = json!({"jsonrpc": "2.0", "method": name, "params": params, "id": 1}).to_string();
         for incoming in parse_frame(line.as_bytes()) {
-            if let Incoming::Request(request) = incoming {
-                if let Err(e) = methods::call(&mut ctx, &request.method, &request.params) {
-                    prop_assert!(
-                        voxeld::rpc::codes::TABLE.iter().any(|(c, _)| *c == e.code),
-                        "{name}: code {} is not in the table", e.code
-                    );
-                    prop_assert!(!e.message.is_empty());
-                }
+            if let Incoming::Request(request) = incoming
+                && let Err(e) = methods::call(&mut ctx, &request.method, &request.params)
+            {
+                prop_assert!(
+                    voxeld::rpc::codes::TABLE.iter().any(|(c, _)| *c == e.code),
+                    "{name}: code {} is not in the table", e.code
+                );
+                prop_assert!(!e.message.is_empty());
             }
         }
     }
