@@ -358,12 +358,5 @@ fn slide_chunk(
             pending = true;
         }
     }
-    for (i, target, c) in moves {
-        grid.write_local(s, i, Color::EMPTY);
-        grid.write(target, c);
-        grid.mark_moved(target);
-    }
-    if pending {
-        grid.keep_pending(cpos);
-    }
+    grid.commit_moves(s, cpos, moves, pending);
 }

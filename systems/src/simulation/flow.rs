@@ -143,12 +143,5 @@ fn spread_chunk(
             pending = true;
         }
     }
-    for (i, side, c) in moves {
-        grid.write_local(s, i, Color::EMPTY);
-        grid.write(side, c);
-        grid.mark_moved(side);
-    }
-    if pending {
-        grid.keep_pending(cpos);
-    }
+    grid.commit_moves(s, cpos, moves, pending);
 }

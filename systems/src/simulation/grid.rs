@@ -272,6 +272,26 @@ impl<'w> Grid<'w> {
         written
     }
 
+    /// Applies the sideways moves one chunk's voxels won this phase, `(local index, target,
+    /// colour)`, each leaving its cell for a target it now holds; `pending`: some lost their
+    /// contest, so the chunk stays active for the next tick.
+    pub fn commit_moves(
+        &mut self,
+        s: usize,
+        cpos: IVec3,
+        moves: Vec<(usize, IVec3, Color)>,
+        pending: bool,
+    ) {
+        for (i, target, c) in moves {
+            self.write_local(s, i, Color::EMPTY);
+            self.write(target, c);
+            self.mark_moved(target);
+        }
+        if pending {
+            self.keep_pending(cpos);
+        }
+    }
+
     /// Marks chunk `cpos` to be visited again next tick.
     pub fn keep_pending(&mut self, cpos: IVec3) {
         self.pending.insert(cpos);
