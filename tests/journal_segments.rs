@@ -247,8 +247,11 @@ fn a_single_file_journal_opens_as_the_first_segment() {
     assert!(format!("{e:#}").contains("both"), "{e:#}");
 }
 
+/// Which rotation points a test stops at.
+type PointMatch = fn(RotationPoint) -> bool;
+
 /// The rotation points in the order one rotation passes them.
-fn points() -> Vec<(&'static str, fn(RotationPoint) -> bool)> {
+fn points() -> Vec<(&'static str, PointMatch)> {
     vec![
         ("segment written", |p| {
             matches!(p, RotationPoint::SegmentWritten(_))
@@ -276,7 +279,7 @@ fn points() -> Vec<(&'static str, fn(RotationPoint) -> bool)> {
 
 /// A hook that crashes at the `nth` point matching `at`: from then on every rotation point
 /// fails too, so nothing more happens to the files (the process is "dead"; the test stops).
-fn crash_hook(at: fn(RotationPoint) -> bool, nth: usize) -> (FaultHook, Arc<Mutex<bool>>) {
+fn crash_hook(at: PointMatch, nth: usize) -> (FaultHook, Arc<Mutex<bool>>) {
     let crashed = Arc::new(Mutex::new(false));
     let seen = Mutex::new(0);
     let flag = crashed.clone();
@@ -352,7 +355,7 @@ fn every_crash_point_of_rotation_recovers_the_last_acknowledged_seq() {
 /// rotation that works retires everything its snapshot covers.
 #[test]
 fn a_failed_rotation_keeps_writing_the_current_segment_and_the_next_one_catches_up() {
-    type Case = (&'static str, fn(RotationPoint) -> bool, Vec<u64>, u64);
+    type Case = (&'static str, PointMatch, Vec<u64>, u64);
     let cases: Vec<Case> = vec![
         (
             "segment",
