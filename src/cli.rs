@@ -54,7 +54,7 @@ pub enum Command {
     Call(CallArgs),
     /// Render a world to a PNG: IN is a .vxs, .gox or .vox file, a journal or a data directory.
     Render(RenderArgs),
-    /// Inspect or fix a journal file.
+    /// Inspect, fix or compact a journal (a file, a segment directory or a data directory).
     Journal {
         /// The journal operation.
         #[command(subcommand)]
@@ -406,6 +406,10 @@ mod tests {
         assert!(matches!(
             parse(&["voxeld", "journal", "check", "j.vxj"]),
             Command::Journal { action: JournalAction::Check { path } } if path == Path::new("j.vxj")
+        ));
+        assert!(matches!(
+            parse(&["voxeld", "journal", "compact", "data"]),
+            Command::Journal { action: JournalAction::Compact(args) } if args.data_dir == Path::new("data")
         ));
         assert!(matches!(
             parse(&["voxeld", "journal", "repair", "j.vxj"]),
