@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rquickjs::{CaughtError, Context, Ctx, Runtime, Value};
+use rquickjs::promise::PromiseState;
+use rquickjs::{CaughtError, Context, Ctx, Persistent, Promise, Runtime, Value};
 
 use super::api::{self, ScriptState};
 use super::bytecode;
@@ -55,6 +56,16 @@ struct InterruptState {
     cancelled: Cell<bool>,
     /// Raised from another thread to stop the running script (pool shutdown).
     cancel: Arc<AtomicBool>,
+    /// A dynamic `import()` was refused and nothing handled the rejection: the script fails
+    /// with that message instead of going on with a promise that can only reject.
+    refused_import: RefCell<Option<String>>,
+}
+
+/// What evaluating a script produced: its completion value, or a promise that must be awaited
+/// (kept alive across `Context::with` until the job queue has run).
+enum Completion {
+    Value(serde_json::Value),
+    Promise(Persistent<Promise<'static>>),
 }
 
 /// A fresh context with the script API installed, waiting for its one job.
@@ -71,6 +82,7 @@ impl ScriptRunner {
             timed_out: Cell::new(false),
             cancelled: Cell::new(false),
             cancel,
+            refused_import: RefCell::new(None),
         });
         let rt = new_runtime(&interrupt)?;
         Ok(Self {
@@ -189,6 +201,7 @@ impl ScriptRunner {
             .set_max_stack_size(limits.stack_bytes.min(MAX_STACK_BYTES));
         self.interrupt.timed_out.set(false);
         self.interrupt.cancelled.set(false);
+        self.interrupt.refused_import.replace(None);
         self.interrupt.deadline.set(Some(
             start
                 .checked_add(timeout)
@@ -215,9 +228,25 @@ impl ScriptRunner {
                 let outcome =
                     context.with(|ctx| self.evaluate(&ctx, &state, source, &name, timeout));
                 // Promise reactions the script queued run after it, under the same deadline.
-                // Jobs need the runtime lock, so they run outside `Context::with`.
+                // Jobs need the runtime lock, so they run outside `Context::with`. A completion
+                // value that is a promise is then read: settled by now, or it never will be
+                // (scripts have no timers and no I/O).
                 let outcome = match outcome {
-                    Ok(value) => self.run_jobs(&state, &name, timeout).map(|()| value),
+                    Ok(completion) => {
+                        let ran = self.run_jobs(&state, &name, timeout);
+                        match completion {
+                            Completion::Value(value) => ran.map(|()| value),
+                            Completion::Promise(promise) => context.with(|ctx| {
+                                // Restored in every case: a `Persistent` is freed only then.
+                                let promise = promise.restore(&ctx);
+                                ran?;
+                                match promise {
+                                    Ok(p) => self.settle(&ctx, &state, &name, timeout, p),
+                                    Err(e) => Err(ScriptError::Engine(e.to_string())),
+                                }
+                            }),
+                        }
+                    }
                     Err(e) => Err(e),
                 };
                 // From here on `addVoxel` in this context throws instead of reaching the state.
@@ -284,7 +313,7 @@ impl ScriptRunner {
         source: String,
         name: &str,
         timeout: Duration,
-    ) -> Result<serde_json::Value, ScriptError> {
+    ) -> Result<Completion, ScriptError> {
         let value = self.compile_and_run(ctx, &source, name);
         let value = match value {
             Ok(v) => v,
@@ -293,7 +322,42 @@ impl ScriptRunner {
         if let Some(error) = self.limit_error(state, timeout) {
             return Err(error);
         }
-        Ok(to_json(ctx, value))
+        if let Some(promise) = value.as_promise() {
+            return Ok(Completion::Promise(Persistent::save(ctx, promise.clone())));
+        }
+        Ok(Completion::Value(to_json(ctx, value)))
+    }
+
+    /// The outcome of a script whose completion value is `promise`, after the job queue ran
+    /// dry: its value, its rejection as a failure, or a failure saying it can never settle.
+    fn settle<'js, H>(
+        &self,
+        ctx: &Ctx<'js>,
+        state: &ScriptState<H>,
+        name: &str,
+        timeout: Duration,
+        promise: Promise<'js>,
+    ) -> Result<serde_json::Value, ScriptError> {
+        match promise.state() {
+            PromiseState::Resolved => match promise.result::<Value<'js>>() {
+                Some(Ok(value)) => Ok(to_json(ctx, value)),
+                _ => Err(self.classify(ctx, state, name, timeout, Err(rquickjs::Error::Exception))),
+            },
+            PromiseState::Rejected => {
+                // `result` throws the rejection reason, so it is classified like a throw.
+                let _ = promise.result::<Value<'js>>();
+                Err(self.classify(ctx, state, name, timeout, Err(rquickjs::Error::Exception)))
+            }
+            PromiseState::Pending => Err(ScriptError::Exception {
+                name: "Error".into(),
+                message: "the script's completion value is a promise that never settled: \
+                          the job queue ran dry and scripts have no timers or I/O to settle it"
+                    .into(),
+                line: None,
+                column: None,
+                stack: None,
+            }),
+        }
     }
 
     /// Runs `source` as the script `name`: loaded from the bytecode cache when this worker ran
@@ -373,6 +437,15 @@ impl ScriptRunner {
                 timeout_ms: timeout.as_millis() as u64,
             });
         }
+        if let Some(message) = self.interrupt.refused_import.borrow().clone() {
+            return Some(ScriptError::Exception {
+                name: "Error".into(),
+                message,
+                line: None,
+                column: None,
+                stack: None,
+            });
+        }
         None
     }
 
@@ -400,6 +473,20 @@ impl Drop for ScriptRunner {
 
 fn new_runtime(interrupt: &Rc<InterruptState>) -> Result<Runtime, ScriptError> {
     let rt = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
+    // A refused `import()` rejects its promise; if the script never handles that, it fails
+    // with the refusal rather than finishing as if the import were still on its way.
+    let state = interrupt.clone();
+    rt.set_host_promise_rejection_tracker(Some(Box::new(
+        move |_ctx, _promise, reason, handled| {
+            let message = reason
+                .as_exception()
+                .and_then(|e| e.message())
+                .and_then(|m| refused_import_message(&m));
+            if let Some(message) = message {
+                *state.refused_import.borrow_mut() = (!handled).then_some(message);
+            }
+        },
+    )));
     let state = interrupt.clone();
     rt.set_interrupt_handler(Some(Box::new(move || {
         if state.cancel.load(Ordering::Relaxed) {
@@ -439,6 +526,7 @@ fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> Script
             if name == "RangeError" && message == "Maximum call stack size exceeded" {
                 return ScriptError::StackOverflow;
             }
+            let message = refused_import_message(&message).unwrap_or(message);
             let stack = e.stack().filter(|s| !s.is_empty());
             let (line, column) = stack
                 .as_deref()
@@ -470,6 +558,15 @@ fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> Script
             }
         }
     }
+}
+
+/// QuickJS's refusal of an `import()` (there is no module loader) as voxeld says it, or `None`
+/// for any other message.
+fn refused_import_message(message: &str) -> Option<String> {
+    let module = message.strip_prefix("could not load module ")?;
+    Some(format!(
+        "module loading is not available: scripts cannot import modules (import of {module})"
+    ))
 }
 
 /// Finds the first `file:line:column` of `file` in a QuickJS stack trace, e.g.
