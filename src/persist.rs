@@ -181,6 +181,10 @@ impl<S: JournalStorage> Persistence<S> {
         let snapshot_path = config.snapshot_path();
         let mode = config.journal.fsync.sync_mode();
         let from = load_snapshot(world, &snapshot_path)?;
+        // A snapshot write a crash interrupted: never read, only in the way.
+        let mut tmp = snapshot_path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let _ = std::fs::remove_file(PathBuf::from(tmp));
         let mut segments = dir.list()?;
         if segments.is_empty() {
             dir.create(from + 1)
@@ -411,6 +415,12 @@ impl<S: JournalStorage> Persistence<S> {
         self.records_since_snapshot = 0;
         self.retire_covered(seq);
         Ok(seq)
+    }
+
+    /// Waits for the background snapshot, if one is being written, and retires what it
+    /// covers (tests and tools that need a settled directory; the server never waits).
+    pub fn wait_for_snapshot(&mut self) {
+        self.finish_snapshot(true);
     }
 
     /// The first seqs of the journal's segments, ascending (the last is being written).
