@@ -21,7 +21,9 @@ use super::api::{self, ScriptState};
 use super::bytecode;
 use super::code_cache::CodeCache;
 use super::host::ScriptHost;
-use super::job::{ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptSuccess};
+use super::job::{
+    ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptProfile, ScriptSuccess, StackFrame,
+};
 use super::lazy_globals;
 use super::native;
 
@@ -166,12 +168,14 @@ impl ScriptRunner {
     ) -> ScriptDone<H> {
         let _span = tracing::debug_span!("script", ticket = job.ticket, name = %job.name).entered();
         let start = Instant::now();
+        let cpu_start = thread_cpu_time();
         let ScriptJob {
             ticket,
             source,
             name,
             timeout,
             seed,
+            args,
             host,
             limits,
             ..
@@ -181,6 +185,7 @@ impl ScriptRunner {
             let edit_count = host.edit_count();
             return ScriptDone {
                 ticket,
+                name,
                 host,
                 outcome: Err(ScriptFailure {
                     error: ScriptError::ScriptTooLarge {
@@ -190,9 +195,11 @@ impl ScriptRunner {
                     logs: Vec::new(),
                     edit_count,
                     duration: start.elapsed(),
+                    profile: ScriptProfile::default(),
                 }),
             };
         }
+        let _ = lazy_globals::take_date_created();
 
         let seed = seed.unwrap_or_else(|| api::seed_from_source(&source));
         // Limits apply from here on; lift the heap limit for bookkeeping between scripts.
@@ -225,15 +232,16 @@ impl ScriptRunner {
         };
         let outcome = match prepared {
             Ok(context) => {
-                let outcome =
-                    context.with(|ctx| self.evaluate(&ctx, &state, source, &name, timeout));
+                let outcome = context.with(|ctx| {
+                    self.evaluate(&ctx, &state, &source, args.as_deref(), &name, timeout)
+                });
                 // Promise reactions the script queued run after it, under the same deadline.
                 // Jobs need the runtime lock, so they run outside `Context::with`. A completion
                 // value that is a promise is then read: settled by now, or it never will be
                 // (scripts have no timers and no I/O).
                 let outcome = match outcome {
                     Ok(completion) => {
-                        let ran = self.run_jobs(&state, &name, timeout);
+                        let ran = self.run_jobs(&state, &source, &name, timeout);
                         match completion {
                             Completion::Value(value) => ran.map(|()| value),
                             Completion::Promise(promise) => context.with(|ctx| {
@@ -241,7 +249,7 @@ impl ScriptRunner {
                                 let promise = promise.restore(&ctx);
                                 ran?;
                                 match promise {
-                                    Ok(p) => self.settle(&ctx, &state, &name, timeout, p),
+                                    Ok(p) => self.settle(&ctx, &state, &source, &name, timeout, p),
                                     Err(e) => Err(ScriptError::Engine(e.to_string())),
                                 }
                             }),
@@ -279,6 +287,12 @@ impl ScriptRunner {
             .take()
             .expect("host is taken back exactly once");
         let logs = std::mem::take(&mut *state.logs.borrow_mut());
+        let read_outside = state.read_outside.get() | lazy_globals::take_date_created();
+        let profile = ScriptProfile {
+            cpu_time: thread_cpu_time().saturating_sub(cpu_start),
+            api_calls: state.api_calls.get(),
+            peak_heap_bytes: None,
+        };
         self.discard_pending_jobs();
         let edit_count = host.edit_count();
         let duration = start.elapsed();
@@ -288,6 +302,8 @@ impl ScriptRunner {
                 logs,
                 edit_count,
                 duration,
+                profile,
+                read_outside,
             }),
             Err(error) => {
                 tracing::debug!(%error, "script failed");
@@ -296,11 +312,13 @@ impl ScriptRunner {
                     logs,
                     edit_count,
                     duration,
+                    profile,
                 })
             }
         };
         ScriptDone {
             ticket,
+            name,
             host,
             outcome,
         }
@@ -310,14 +328,23 @@ impl ScriptRunner {
         &self,
         ctx: &Ctx<'js>,
         state: &Rc<ScriptState<H>>,
-        source: String,
+        source: &str,
+        args: Option<&str>,
         name: &str,
         timeout: Duration,
     ) -> Result<Completion, ScriptError> {
-        let value = self.compile_and_run(ctx, &source, name);
+        if let Some(args) = args {
+            let installed = ctx
+                .json_parse(args)
+                .and_then(|v| ctx.globals().set("args", v));
+            if let Err(e) = installed {
+                return Err(self.classify(ctx, state, source, name, timeout, Err(e)));
+            }
+        }
+        let value = self.compile_and_run(ctx, source, name);
         let value = match value {
             Ok(v) => v,
-            Err(e) => return Err(self.classify(ctx, state, name, timeout, Err(e))),
+            Err(e) => return Err(self.classify(ctx, state, source, name, timeout, Err(e))),
         };
         if let Some(error) = self.limit_error(state, timeout) {
             return Err(error);
@@ -334,19 +361,21 @@ impl ScriptRunner {
         &self,
         ctx: &Ctx<'js>,
         state: &ScriptState<H>,
+        source: &str,
         name: &str,
         timeout: Duration,
         promise: Promise<'js>,
     ) -> Result<serde_json::Value, ScriptError> {
+        let thrown = Err(rquickjs::Error::Exception);
         match promise.state() {
             PromiseState::Resolved => match promise.result::<Value<'js>>() {
                 Some(Ok(value)) => Ok(to_json(ctx, value)),
-                _ => Err(self.classify(ctx, state, name, timeout, Err(rquickjs::Error::Exception))),
+                _ => Err(self.classify(ctx, state, source, name, timeout, thrown)),
             },
             PromiseState::Rejected => {
                 // `result` throws the rejection reason, so it is classified like a throw.
                 let _ = promise.result::<Value<'js>>();
-                Err(self.classify(ctx, state, name, timeout, Err(rquickjs::Error::Exception)))
+                Err(self.classify(ctx, state, source, name, timeout, thrown))
             }
             PromiseState::Pending => Err(ScriptError::Exception {
                 name: "Error".into(),
@@ -356,6 +385,7 @@ impl ScriptRunner {
                 line: None,
                 column: None,
                 stack: None,
+                frames: Vec::new(),
             }),
         }
     }
@@ -400,6 +430,7 @@ impl ScriptRunner {
     fn run_jobs<H>(
         &self,
         state: &ScriptState<H>,
+        source: &str,
         name: &str,
         timeout: Duration,
     ) -> Result<(), ScriptError> {
@@ -413,7 +444,7 @@ impl ScriptRunner {
                     }
                     return Err(e.0.with(|jctx| {
                         let c = CaughtError::catch(&jctx, Err::<(), _>(rquickjs::Error::Exception));
-                        exception_error(c, name)
+                        exception_error(c, source, name)
                     }));
                 }
             }
@@ -444,6 +475,7 @@ impl ScriptRunner {
                 line: None,
                 column: None,
                 stack: None,
+                frames: Vec::new(),
             });
         }
         None
@@ -453,6 +485,7 @@ impl ScriptRunner {
         &self,
         ctx: &Ctx<'js>,
         state: &ScriptState<H>,
+        source: &str,
         name: &str,
         timeout: Duration,
         result: rquickjs::Result<()>,
@@ -461,7 +494,7 @@ impl ScriptRunner {
         if let Some(error) = self.limit_error(state, timeout) {
             return error;
         }
-        exception_error(caught, name)
+        exception_error(caught, source, name)
     }
 }
 
@@ -505,7 +538,11 @@ fn new_runtime(interrupt: &Rc<InterruptState>) -> Result<Runtime, ScriptError> {
 }
 
 /// Maps what evaluation threw to a [`ScriptError`].
-fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> ScriptError {
+fn exception_error(
+    caught: rquickjs::CaughtResult<'_, ()>,
+    source: &str,
+    file: &str,
+) -> ScriptError {
     let caught = match caught {
         Ok(()) => return ScriptError::Engine("no exception pending".into()),
         Err(c) => c,
@@ -532,12 +569,17 @@ fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> Script
                 .as_deref()
                 .and_then(|s| location(s, file))
                 .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            let frames = stack
+                .as_deref()
+                .map(|s| frames(s, source, file))
+                .unwrap_or_default();
             ScriptError::Exception {
                 name,
                 message,
                 line,
                 column,
                 stack,
+                frames,
             }
         }
         CaughtError::Value(v) => {
@@ -555,8 +597,60 @@ fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> Script
                 line: None,
                 column: None,
                 stack: None,
+                frames: Vec::new(),
             }
         }
+    }
+}
+
+/// Longest source line quoted in a stack frame, in characters.
+const MAX_FRAME_SOURCE: usize = 200;
+
+/// The frames of a QuickJS stack trace that lie in the script `file`, each with its line of
+/// `source`: `    at f (cube.js:3:5)` or `    at cube.js:3:5`.
+fn frames(stack: &str, source: &str, file: &str) -> Vec<StackFrame> {
+    let needle = format!("{file}:");
+    stack
+        .lines()
+        .filter_map(|line| {
+            let text = line.trim().strip_prefix("at ")?;
+            let (function, location) = match text.rsplit_once(" (") {
+                Some((f, loc)) => (f.trim(), loc.trim_end_matches(')')),
+                None => ("<eval>", text),
+            };
+            let rest = location.strip_prefix(&needle)?;
+            let (l, c) = rest.split_once(':')?;
+            let (line_no, column): (u32, u32) = (l.parse().ok()?, c.parse().ok()?);
+            let text: String = source
+                .lines()
+                .nth(line_no.checked_sub(1)? as usize)
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_FRAME_SOURCE)
+                .collect();
+            Some(StackFrame {
+                function: function.to_string(),
+                line: line_no,
+                column,
+                source: text,
+            })
+        })
+        .collect()
+}
+
+/// CPU time this thread has used (zero where the platform cannot say).
+fn thread_cpu_time() -> Duration {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            t.tv_nsec.clamp(0, 999_999_999) as u32,
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        Duration::ZERO
     }
 }
 
@@ -600,7 +694,24 @@ fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use super::location;
+    use super::{frames, location};
+
+    #[test]
+    fn frames_carry_their_source_lines() {
+        let stack = "    at inner (a.js:3:11)\n    at <eval> (a.js:5:1)\n    at <native>\n";
+        let f = frames(
+            stack,
+            "// x\nfunction inner() {\n  throw new Error('no');\n}\ninner();",
+            "a.js",
+        );
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            (f[0].function.as_str(), f[0].line, f[0].column),
+            ("inner", 3, 11)
+        );
+        assert_eq!(f[0].source, "  throw new Error('no');");
+        assert_eq!(f[1].source, "inner();");
+    }
 
     #[test]
     fn location_is_read_from_both_stack_forms() {
