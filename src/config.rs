@@ -133,8 +133,14 @@ pub struct ScriptsConfig {
     pub max_script_bytes: usize,
     /// Captured `console` output per script beyond which output is dropped.
     pub max_log_bytes: usize,
-    /// Directories `execute_script` may load `path` from; empty means inline scripts only.
+    /// Directories `execute_script` may load `path` from, and the script library
+    /// (`list_scripts`, `run_script`) registers; empty means inline scripts only.
     pub script_dirs: Vec<PathBuf>,
+    /// Most replies of library runs kept for answering the same run on the same world again;
+    /// 0 turns the cache off.
+    pub result_cache_entries: usize,
+    /// Most bytes of replies that cache keeps.
+    pub result_cache_bytes: usize,
 }
 
 /// Journal settings.
@@ -249,6 +255,8 @@ impl Default for ScriptsConfig {
             max_script_bytes: 1024 * 1024,
             max_log_bytes: 1024 * 1024,
             script_dirs: Vec::new(),
+            result_cache_entries: 256,
+            result_cache_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -132,6 +132,8 @@ pub fn execute_script(params: &Params<'_>) -> Result<Reply, RpcError> {
         timeout_ms,
         priority,
         seed,
+        args: None,
+        cache_key: None,
     }))
 }
 

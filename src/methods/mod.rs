@@ -221,6 +221,10 @@ pub struct ScriptRequest {
     pub priority: i32,
     /// Seed of `Math.random`.
     pub seed: Option<u64>,
+    /// JSON text of the global `args` (library runs).
+    pub args: Option<String>,
+    /// A library run: where its result may be cached.
+    pub cache_key: Option<crate::script_library::CacheKey>,
 }
 
 /// Serialises a typed result.
