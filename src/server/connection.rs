@@ -1,6 +1,12 @@
 //! One client connection: its socket, its input framer and its bounded output buffer.
+//!
+//! The output bound is backpressure: past `socket.max_output_bytes` of unsent replies the loop
+//! stops reading the connection until it drains. A client that never drains (it sends and does
+//! not read) would otherwise hold its descriptor and buffer for ever, so one whose output has
+//! stayed over the cap for `socket.slow_reader_timeout_ms` is dropped ([`Connection::stalled`]).
 
 use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
 
 use mio::net::UnixStream;
 
@@ -20,6 +26,8 @@ pub struct Connection {
     pub eof: bool,
     /// Replies still owed for scripts this connection started.
     pub pending_scripts: usize,
+    /// Since when unsent output has stayed at or over the cap (the reader stopped reading).
+    over_cap_since: Option<Instant>,
 }
 
 /// What [`Connection::fill`] found.
@@ -42,6 +50,7 @@ impl Connection {
             written: 0,
             eof: false,
             pending_scripts: 0,
+            over_cap_since: None,
         }
     }
 
@@ -65,6 +74,17 @@ impl Connection {
                 Fill::Closed
             }
         }
+    }
+
+    /// Whether this connection's output has stayed at or over `cap` for at least `timeout`
+    /// (`None`: never drop). Call after each flush; output below the cap resets the clock.
+    pub fn stalled(&mut self, cap: usize, timeout: Option<Duration>, now: Instant) -> bool {
+        if self.pending_out() < cap {
+            self.over_cap_since = None;
+            return false;
+        }
+        let since = *self.over_cap_since.get_or_insert(now);
+        timeout.is_some_and(|t| now.duration_since(since) >= t)
     }
 
     /// Unwritten reply bytes.

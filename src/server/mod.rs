@@ -11,7 +11,8 @@
 //! once, replies queued), let the journal make those edits durable as one group, then write
 //! the replies. Ticks and edits thus interleave at tick boundaries, in `seq` order. A
 //! connection whose unsent output passes `socket.max_output_bytes` is not read until it drains,
-//! so a client that stops reading costs bounded memory and never stalls the others.
+//! so a client that stops reading costs bounded memory and never stalls the others; one that
+//! stays over it for `socket.slow_reader_timeout_ms` is dropped with a warning (`connection.rs`).
 //!
 //! Under `fsync: Always` the replies queued after the iteration's first edit are held until the
 //! group sync succeeds, and the scripts and jobs asked for on the unsynced world start only
@@ -680,6 +681,11 @@ impl<S: JournalStorage + 'static> Server<S> {
     /// only while output is stuck, so a plain request costs one wake-up.
     fn flush_all(&mut self) {
         let cap = self.config.socket.max_output_bytes;
+        let slow_reader_timeout = match self.config.socket.slow_reader_timeout_ms {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        let now = Instant::now();
         let mut tokens = std::mem::take(&mut self.touched);
         tokens.extend(self.blocked.iter().copied());
         tokens.sort_unstable();
@@ -691,6 +697,16 @@ impl<S: JournalStorage + 'static> Server<S> {
             };
             let was_full = conn.pending_out() >= cap;
             if conn.pending_out() > 0 && conn.flush().is_err() {
+                dead.push(token);
+                continue;
+            }
+            if conn.stalled(cap, slow_reader_timeout, now) {
+                tracing::warn!(
+                    connection = token,
+                    unsent_bytes = conn.pending_out(),
+                    timeout_ms = self.config.socket.slow_reader_timeout_ms,
+                    "dropping a connection that stopped reading its replies"
+                );
                 dead.push(token);
                 continue;
             }
