@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use rustc_hash::FxHashMap;
 
 use super::{
-    Ctx, Reply, analysis, housekeeping, layers, live, project, renders, simulation, voxels,
+    Ctx, Reply, analysis, housekeeping, layers, live, project, renders, scripts, simulation, voxels,
 };
 use crate::config::Permission;
 use crate::rpc::{Params, RpcError};
@@ -279,6 +279,21 @@ pub const METHODS: &[Method] = &[
         "goxel.authenticate",
         "Present a token on a network connection (voxeld)",
         live::authenticate,
+    )),
+    read(m(
+        "goxel.list_scripts",
+        "List the library scripts with their parameters (voxeld)",
+        scripts::list_scripts,
+    )),
+    script(m(
+        "goxel.run_script",
+        "Run a library script by name with checked arguments (voxeld)",
+        scripts::run_script,
+    )),
+    read(m(
+        "goxel.get_script_stats",
+        "Runs, failures, cache hits and durations per script name (voxeld)",
+        scripts::get_script_stats,
     )),
 ];
 
