@@ -16,6 +16,7 @@ use mio::{Interest, Token};
 use serde_json::value::RawValue;
 
 use super::Server;
+use super::auth::Access;
 use super::transport::Stream;
 use crate::journal::JournalStorage;
 use crate::rpc::{Frame, LineFramer, RpcError, codes, write_error, write_oversized};
@@ -36,6 +37,8 @@ pub struct Connection {
     pub pending_scripts: usize,
     /// Since when unsent output has stayed at or over the cap (the reader stopped reading).
     over_cap_since: Option<Instant>,
+    /// What the client may do.
+    pub access: Access,
 }
 
 /// What [`Connection::fill`] found.
@@ -50,7 +53,7 @@ pub enum Fill {
 
 impl Connection {
     /// A connection over `stream`.
-    pub fn new(stream: Stream, max_frame_bytes: usize) -> Connection {
+    pub fn new(stream: Stream, max_frame_bytes: usize, access: Access) -> Connection {
         Connection {
             stream,
             framer: LineFramer::new(max_frame_bytes),
@@ -59,6 +62,7 @@ impl Connection {
             eof: false,
             pending_scripts: 0,
             over_cap_since: None,
+            access,
         }
     }
 
@@ -130,7 +134,14 @@ impl<S: JournalStorage + 'static> Server<S> {
                 return;
             };
             match listener.accept() {
-                Ok(stream) => self.admit(stream),
+                Ok(stream) => {
+                    let access = if listener.is_network() && self.tokens.required() {
+                        Access::Unauthenticated
+                    } else {
+                        Access::Full
+                    };
+                    self.admit(stream, access)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -142,7 +153,7 @@ impl<S: JournalStorage + 'static> Server<S> {
     }
 
     /// Registers a new connection, or refuses it when there are too many.
-    fn admit(&mut self, mut stream: Stream) {
+    fn admit(&mut self, mut stream: Stream, access: Access) {
         if self.connections.len() >= self.config.socket.max_connections {
             let mut line = Vec::new();
             let error = RpcError::server(
@@ -166,7 +177,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         }
         self.connections.insert(
             token,
-            Connection::new(stream, self.config.socket.max_frame_bytes),
+            Connection::new(stream, self.config.socket.max_frame_bytes, access),
         );
         self.ready.push(token);
     }
@@ -185,7 +196,8 @@ impl<S: JournalStorage + 'static> Server<S> {
                 match frame {
                     Frame::Line(line) => {
                         let line = line.to_vec();
-                        conn.pending_scripts += self.handle_line(token, &line, &mut conn.out);
+                        conn.pending_scripts +=
+                            self.handle_line(token, &mut conn.access, &line, &mut conn.out);
                     }
                     Frame::Oversized => write_oversized(&mut conn.out),
                 }
@@ -276,6 +288,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             if let Some(mut conn) = self.connections.remove(&token) {
                 let _ = self.poll.registry().deregister(&mut conn.stream);
             }
+            self.forget_subscriber(token);
         }
         if !self.ready.is_empty() {
             let _ = self.waker.wake();
