@@ -74,8 +74,11 @@ fn assert_edits_present(client: &mut Client, range: std::ops::Range<usize>) {
     }
 }
 
+/// The first journal segment (these tests take no periodic snapshot, so it is the only one).
 fn journal_path(dir: &Path) -> PathBuf {
-    dir.join("data").join("journal.vxj")
+    dir.join("data")
+        .join("journal")
+        .join("segment-00000000000000000001.vxj")
 }
 
 /// Byte offsets of the records of the journal at `path`, in order.
@@ -331,10 +334,10 @@ fn hash_survives_restarts(every_records: u64) {
     let server = Server::start(dir.path(), &config);
     let mut client = server.client();
     assert_eq!(client.status(), before_kill, "after kill -9 and restart");
-    // The replay tool agrees with the journal alone as well.
+    // The replay tool agrees, from the data directory (snapshot + segments after it).
     let out = Command::new(BIN)
         .arg("replay")
-        .arg(journal_path(dir.path()))
+        .arg(dir.path().join("data"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -400,7 +403,9 @@ fn call(
     match methods::call(&mut ctx, method, &params)? {
         Reply::Value(v) => Ok(v),
         Reply::Raw(r) => Ok(serde_json::from_str(r.get()).unwrap()),
-        Reply::Script(_) | Reply::Background(_) => panic!("no scripts or jobs here"),
+        Reply::Script(_) | Reply::Background(_) | Reply::Session(_) => {
+            panic!("no scripts, jobs or sessions here")
+        }
     }
 }
 
@@ -636,8 +641,7 @@ fn a_journal_cut_behind_the_snapshot_is_set_aside_and_edits_continue() {
     server.kill9();
     let aside = dir
         .path()
-        .join("data")
-        .join("journal.vxj.behind-snapshot-20");
+        .join("data/journal/segment-00000000000000000001.vxj.behind-snapshot-20");
     assert!(aside.exists(), "the old journal is kept for inspection");
     let server = Server::start(dir.path(), &config);
     let mut client = server.client();

@@ -117,7 +117,11 @@ fn a_client_vanishing_mid_script_still_gets_its_edits_applied_and_leaks_nothing(
     drop(s);
 
     // Other clients are answered while the scripts run (reads never wait behind scripts).
-    assert_eq!(c.voxel((5, 5, 0)), None, "answered before the first script ended");
+    assert_eq!(
+        c.voxel((5, 5, 0)),
+        None,
+        "answered before the first script ended"
+    );
     assert!(
         eventually(Duration::from_secs(30), || (0..3)
             .all(|n| c.voxel((5, 5, n)) == Some([9, 9, 9, 255]))),
