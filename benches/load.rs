@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Without `--socket` it starts its own `voxeld serve` (the release binary) in a temporary
-//! directory, with `max_connections` raised to fit; with `--socket` (and `--pid`, for the
-//! `/proc` figures) it drives a server that is already running. A warm-up run comes first so
+//! directory, with `socket.max_connections` and `scripts.queue_capacity` raised to fit (one
+//! request in flight per connection); with `--socket` (and `--pid`, for the `/proc` figures) it drives a server that is already running. A warm-up run comes first so
 //! "before" is the steady state, not the empty process. `--lifetimes N` then runs N connection
 //! lifetimes (connect, one request, close) from 4 threads. The traffic is
 //! `tests/support/load.rs`, the same as the soak test's.
@@ -100,7 +100,11 @@ fn main() {
         Some(socket) => (None, socket.clone(), args.pid),
         None => {
             let config = dir.path().join("server.ron");
-            let text = format!("(socket: (max_connections: {}))\n", args.connections + 64);
+            // Room for every connection, and for a script from each at once: the default
+            // queue (100) answers a burst beyond it "worker pool exhausted", by design.
+            let room = args.connections + 64;
+            let text =
+                format!("(socket: (max_connections: {room}), scripts: (queue_capacity: {room}))\n");
             std::fs::write(&config, text).expect("write the config");
             let mut command = bare_serve_command(dir.path());
             command.arg("--config").arg(&config);
