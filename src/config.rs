@@ -12,6 +12,7 @@
 //! assert!(err.to_string().contains("unknown field 'wrkers' in scripts"), "{err}");
 //! ```
 
+mod replication;
 mod simulation;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use replication::{ReplicationAck, ReplicationConfig};
 pub use simulation::{
     ColorMatch, ColorValue, NeighbourhoodConfig, RegionConfig, RuleConfig, SimulationConfig,
     SimulationFile, rule_set, validate_rules,
@@ -48,6 +50,8 @@ pub struct Config {
     pub files: FilesConfig,
     /// Renders `goxel.render_scene` keeps in file-path mode.
     pub renders: RendersConfig,
+    /// Journal replication to read replicas and a standby over NATS JetStream (off by default).
+    pub replication: ReplicationConfig,
 }
 
 /// The managed renders directory and its bounds.
@@ -286,6 +290,7 @@ impl Default for Config {
             simulation: SimulationConfig::default(),
             files: FilesConfig::default(),
             renders: RendersConfig::default(),
+            replication: ReplicationConfig::default(),
         }
     }
 }
@@ -486,6 +491,7 @@ impl Config {
             "must be in 0..=1000",
         )?;
         validate_rules(&self.simulation.rules, "simulation.rules")?;
+        self.replication.validate(self.journal.enabled)?;
         Ok(())
     }
 

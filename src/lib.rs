@@ -16,6 +16,7 @@ pub mod methods;
 pub mod persist;
 pub mod render;
 pub mod renders;
+pub mod replication;
 pub mod rpc;
 pub mod script_host;
 pub mod scripting;

@@ -72,6 +72,9 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
         "requests": ctx.facts.requests,
         "scripts": ctx.facts.scripts.map_or(Value::Null, |p| serde_json::to_value(p.stats()).unwrap_or(Value::Null)),
         "journal": journal_state(ctx.journal.state()),
+        // The seq this reply describes (what a read replica has applied).
+        "as_of_seq": s.seq,
+        "replication": ctx.facts.replication.map_or(json!({ "role": "off" }), |r| r.status(ctx.world)),
     })
 }
 

@@ -40,6 +40,7 @@ use crate::journal::{FileStorage, JournalStorage};
 use crate::methods::simulation::{SimClock, change_rules, record_steps, run_ticks};
 use crate::methods::{self, Ctx, Job, NoJournal, Recorder, Reply, ServerFacts, scripts};
 use crate::persist::Persistence;
+use crate::replication::Replica;
 use crate::rpc::{
     Frame, Incoming, Request, RpcError, codes, parse_frame, write_error, write_oversized,
     write_result,
@@ -212,6 +213,8 @@ struct Server<S: JournalStorage = FileStorage> {
     clock: SimClock,
     /// The next tick's deadline, while the simulation ticks on its own.
     next_tick: Option<Instant>,
+    /// Journal replication (`config.replication`), when it is on.
+    replica: Option<Replica>,
 }
 
 impl<S: JournalStorage + 'static> Server<S> {
@@ -236,7 +239,19 @@ impl<S: JournalStorage + 'static> Server<S> {
         // connect before the loop runs, and a failed recovery removes the socket again.
         let std_listener = listener::bind(&config.socket.path, config.socket.mode)?;
         let mut world = VoxelWorld::new(world_settings(&config));
-        let mut persistence = if config.journal.enabled {
+        let mut replica = None;
+        let mut persistence = if config.replication.enabled {
+            match Replica::open(&config, &mut world, open_journal) {
+                Ok((r, p)) => {
+                    replica = Some(r);
+                    Some(p)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&config.socket.path);
+                    return Err(e);
+                }
+            }
+        } else if config.journal.enabled {
             match open_journal(&config, &mut world) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -253,7 +268,11 @@ impl<S: JournalStorage + 'static> Server<S> {
             Some(p) => p,
             None => &mut NoJournal,
         };
-        if let Err(e) = change_rules(&mut world, recorder, config.rule_set()) {
+        // A replicated world's rules come from its stream (set them with `set_simulation` on
+        // the leader).
+        if replica.is_none()
+            && let Err(e) = change_rules(&mut world, recorder, config.rule_set())
+        {
             let _ = std::fs::remove_file(&config.socket.path);
             anyhow::bail!("recording the simulation rules in the journal failed: {e}");
         }
@@ -263,6 +282,9 @@ impl<S: JournalStorage + 'static> Server<S> {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        if let Some(r) = &replica {
+            r.follow(&world, waker.clone());
+        }
         let signals = match signals {
             Some((read, write)) => {
                 let mut read = UnixStream::from_std(read);
@@ -316,6 +338,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             held_work: Vec::new(),
             clock: SimClock::new(&config),
             next_tick: None,
+            replica,
             config,
         })
     }
@@ -361,6 +384,9 @@ impl<S: JournalStorage + 'static> Server<S> {
             }
             if self.stop.load(Ordering::SeqCst) {
                 break Ok(());
+            }
+            if let (Some(r), Some(p)) = (&mut self.replica, &mut self.persistence) {
+                r.handle_events(&mut self.world, p);
             }
             let ticked = self.tick_if_due();
             while let Ok(done) = self.done.try_recv() {
@@ -423,8 +449,16 @@ impl<S: JournalStorage + 'static> Server<S> {
     /// held work is refused, all with the journal error.
     fn settle(&mut self) {
         let synced = match &mut self.persistence {
-            Some(p) => p.end_of_iteration(&mut self.world),
+            Some(p) => p
+                .end_of_iteration(&mut self.world)
+                .map_err(|reason| withdrawn_error(&reason, &self.world)),
             None => Ok(()),
+        };
+        // The leader's records go to the stream once the local journal has them; under
+        // `ack: Stream` the replies held here wait for its ack.
+        let synced = match (synced, &mut self.replica, &mut self.persistence) {
+            (Ok(()), Some(r), Some(p)) => r.settle(&self.world, p),
+            (other, _, _) => other,
         };
         let held = std::mem::take(&mut self.held);
         let held_parts = std::mem::take(&mut self.held_parts);
@@ -435,8 +469,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                     self.start_work(ticket, work);
                 }
             }
-            Err(reason) => {
-                let error = withdrawn_error(&reason, &self.world);
+            Err(error) => {
                 // Newest first, so the ranges still to rewrite keep their offsets.
                 for h in held.into_iter().rev() {
                     if let Some(conn) = self.connections.get_mut(&h.connection) {
@@ -470,9 +503,12 @@ impl<S: JournalStorage + 'static> Server<S> {
         self.group_len() > 0
     }
 
-    /// How many buffers wait for the group sync.
+    /// How many buffers wait for the group sync (or the stream's ack).
     fn group_len(&self) -> usize {
-        self.persistence.as_ref().map_or(0, |p| p.group_len())
+        // A replicating leader's records wait for the stream's ack too.
+        self.persistence.as_ref().map_or(0, |p| {
+            p.group_len() + self.replica.as_ref().map_or(0, |r| r.pending_len(p))
+        })
     }
 
     /// Starts a script or job whose reply is deferred under `ticket` (already in `pending`);
@@ -753,6 +789,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 requests: self.requests,
                 scripts: self.pool.as_ref(),
                 started_seq: self.started_seq,
+                replication: self.replica.as_ref(),
             },
             files: &self.files,
             clock: &mut self.clock,
