@@ -137,8 +137,14 @@ pub struct ScriptsConfig {
     pub max_script_bytes: usize,
     /// Captured `console` output per script beyond which output is dropped.
     pub max_log_bytes: usize,
-    /// Directories `execute_script` may load `path` from; empty means inline scripts only.
+    /// Directories `execute_script` may load `path` from, and the script library
+    /// (`list_scripts`, `run_script`) registers; empty means inline scripts only.
     pub script_dirs: Vec<PathBuf>,
+    /// Most replies of library runs kept for answering the same run on the same world again;
+    /// 0 turns the cache off.
+    pub result_cache_entries: usize,
+    /// Most bytes of replies that cache keeps.
+    pub result_cache_bytes: usize,
 }
 
 /// Journal settings.
@@ -147,8 +153,20 @@ pub struct ScriptsConfig {
 pub struct JournalConfig {
     /// Without a journal, edits are lost on exit; useful only for throwaway servers and tests.
     pub enabled: bool,
-    /// Journal file, relative to `data_dir` unless absolute.
+    /// The single-file journal of earlier versions, relative to `data_dir` unless absolute:
+    /// found at start-up, it is moved into `dir` as the first segment (a rename).
     pub path: PathBuf,
+    /// Directory of the journal's segment files, relative to `data_dir` unless absolute.
+    pub dir: PathBuf,
+    /// A segment is closed and a new one started once it holds this many bytes (and at every
+    /// snapshot), so covered history can be deleted a segment at a time.
+    pub segment_bytes: u64,
+    /// Snapshots kept, with the segments after each, in `archive_dir` for point-in-time replay
+    /// (`voxeld replay`); 0 deletes covered segments instead. The archive is never read at
+    /// start-up.
+    pub retain: usize,
+    /// Where retained snapshots and segments go, relative to `data_dir` unless absolute.
+    pub archive_dir: PathBuf,
     /// When appended records are forced to disk.
     pub fsync: FsyncPolicy,
     /// Snapshots bound start-up time: start-up loads the newest one plus the journal tail.
@@ -241,6 +259,8 @@ impl Default for ScriptsConfig {
             max_script_bytes: 1024 * 1024,
             max_log_bytes: 1024 * 1024,
             script_dirs: Vec::new(),
+            result_cache_entries: 256,
+            result_cache_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -250,6 +270,10 @@ impl Default for JournalConfig {
         Self {
             enabled: true,
             path: PathBuf::from("journal.vxj"),
+            dir: PathBuf::from("journal"),
+            segment_bytes: 64 << 20,
+            retain: 0,
+            archive_dir: PathBuf::from("archive"),
             fsync: FsyncPolicy::EverySec,
             snapshot: SnapshotConfig::default(),
         }
@@ -463,6 +487,21 @@ impl Config {
             "must not be empty",
         )?;
         check(
+            !j.dir.as_os_str().is_empty(),
+            "journal.dir",
+            "must not be empty",
+        )?;
+        check(
+            !j.archive_dir.as_os_str().is_empty(),
+            "journal.archive_dir",
+            "must not be empty",
+        )?;
+        check(
+            j.segment_bytes >= 4096,
+            "journal.segment_bytes",
+            "must be ≥ 4096",
+        )?;
+        check(
             !j.snapshot.path.as_os_str().is_empty(),
             "journal.snapshot.path",
             "must not be empty",
@@ -510,6 +549,17 @@ impl Config {
     /// The journal file: `journal.path` resolved against `data_dir`.
     pub fn journal_path(&self) -> PathBuf {
         self.data_dir.join(&self.journal.path)
+    }
+
+    /// The segment directory: `journal.dir` resolved against `data_dir`.
+    pub fn journal_dir(&self) -> PathBuf {
+        self.data_dir.join(&self.journal.dir)
+    }
+
+    /// The archive of retained snapshots and segments: `journal.archive_dir` resolved against
+    /// `data_dir`.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.data_dir.join(&self.journal.archive_dir)
     }
 
     /// The snapshot file: `journal.snapshot.path` resolved against `data_dir`.

@@ -19,6 +19,7 @@ pub mod renders;
 pub mod replication;
 pub mod rpc;
 pub mod script_host;
+pub mod script_library;
 pub mod scripting;
 pub mod server;
 pub mod worldfile;

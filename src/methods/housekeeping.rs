@@ -53,7 +53,7 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
     let size = s
         .bounding_box()
         .map_or([0; 3], |b| (b.max - b.min + glam::IVec3::ONE).to_array());
-    json!({
+    let mut v = json!({
         "status": "running",
         "version": DAEMON_VERSION,
         "server": "voxeld",
@@ -72,18 +72,30 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
         "requests": ctx.facts.requests,
         "scripts": ctx.facts.scripts.map_or(Value::Null, |p| serde_json::to_value(p.stats()).unwrap_or(Value::Null)),
         "journal": journal_state(ctx.journal.state()),
-        // The seq this reply describes (what a read replica has applied).
-        "as_of_seq": s.seq,
-        "replication": ctx.facts.replication.map_or(json!({ "role": "off" }), |r| r.status(ctx.world)),
-    })
+    });
+    // Replicating: the seq this reply describes (what a read replica has applied) and the
+    // node's part. A single server's status is as it always was.
+    if let Some(r) = ctx.facts.replication
+        && let Some(object) = v.as_object_mut()
+    {
+        object.insert("as_of_seq".into(), json!(s.seq));
+        object.insert("replication".into(), r.status(ctx.world));
+    }
+    v
 }
 
-/// `journal` in `goxel.get_status`: `{state: "off"}`, `{state: "ok", fsync}`, or
+/// `journal` in `goxel.get_status`: `{state: "off"}`, `{state: "ok", fsync}`,
+/// `{state: "write_error", fsync, error, retry}` while the last write failed (a full disk; the
+/// next edit retries), or
 /// `{state: "failed", fsync, error, recovery}` once a sync failed (edits are then refused).
 fn journal_state(state: JournalState<'_>) -> Value {
     match state {
         JournalState::Off => json!({ "state": "off" }),
         JournalState::Ok { fsync } => json!({ "state": "ok", "fsync": fsync }),
+        JournalState::WriteError { fsync, error } => json!({
+            "state": "write_error", "fsync": fsync, "error": error,
+            "retry": super::JOURNAL_WRITE_RETRY,
+        }),
         JournalState::Failed { fsync, error } => json!({
             "state": "failed", "fsync": fsync, "error": error, "recovery": JOURNAL_RECOVERY,
         }),
@@ -129,6 +141,8 @@ pub fn execute_script(params: &Params<'_>) -> Result<Reply, RpcError> {
         timeout_ms,
         priority,
         seed,
+        args: None,
+        cache_key: None,
     }))
 }
 

@@ -91,6 +91,14 @@ pub enum JournalState<'a> {
         /// `Always`, `EverySec` or `Never`.
         fsync: &'a str,
     },
+    /// The last journal write failed (a full disk, typically): that edit was refused and cut
+    /// back out; the next edit tries again.
+    WriteError {
+        /// The config's fsync policy.
+        fsync: &'a str,
+        /// The write error.
+        error: &'a str,
+    },
     /// A sync failed: edits are refused until the server is restarted.
     Failed {
         /// The config's fsync policy.
@@ -221,6 +229,10 @@ pub struct ScriptRequest {
     pub priority: i32,
     /// Seed of `Math.random`.
     pub seed: Option<u64>,
+    /// JSON text of the global `args` (library runs).
+    pub args: Option<String>,
+    /// A library run: where its result may be cached.
+    pub cache_key: Option<crate::script_library::CacheKey>,
 }
 
 /// Serialises a typed result.
@@ -258,6 +270,10 @@ impl Ctx<'_> {
             .record(RecordKind::Buffer, outcome.seq, source, &payload)
         {
             self.world.revert_last(applied);
+            // A failed sync fails the journal for good; a failed write does not.
+            if self.journal.refusal().is_some() {
+                return Err(ApplyError::JournalFailed(e));
+            }
             return Err(ApplyError::Journal(e));
         }
         self.journal.hold(Held::Buffer(applied));
@@ -332,12 +348,17 @@ pub fn apply_error(e: ApplyError, field: &str) -> RpcError {
         ApplyError::Journal(msg) => RpcError::server(
             codes::JOURNAL,
             format!("journal write failed, edit not applied: {msg}"),
-            None,
+            Some(serde_json::json!({
+                "journal": "write_error", "error": msg, "retry": JOURNAL_WRITE_RETRY,
+            })),
         ),
         ApplyError::JournalFailed(reason) => journal_failed(&reason),
         ApplyError::NotLeader(error) => error,
     }
 }
+
+/// What happens after a failed journal write (not a failed sync), as replies and the status say.
+pub const JOURNAL_WRITE_RETRY: &str = "the failed write was cut back out of the journal; each new edit tries again, so edits work again as soon as the disk accepts writes (e.g. once space is freed); reads keep working";
 
 /// How to get a failed journal going again, as replies and the log say it.
 pub const JOURNAL_RECOVERY: &str =

@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
-use super::{Ctx, Reply, analysis, housekeeping, layers, project, renders, simulation, voxels};
+use super::{
+    Ctx, Reply, analysis, housekeeping, layers, project, renders, scripts, simulation, voxels,
+};
 use crate::rpc::{Params, RpcError};
 
 /// A method's handler.
@@ -215,6 +217,21 @@ pub const METHODS: &[Method] = &[
         "goxel.step",
         "Run simulation ticks now (voxeld)",
         simulation::step,
+    ),
+    m(
+        "goxel.list_scripts",
+        "List the library scripts with their parameters (voxeld)",
+        scripts::list_scripts,
+    ),
+    m(
+        "goxel.run_script",
+        "Run a library script by name with checked arguments (voxeld)",
+        scripts::run_script,
+    ),
+    m(
+        "goxel.get_script_stats",
+        "Runs, failures, cache hits and durations per script name (voxeld)",
+        scripts::get_script_stats,
     ),
 ];
 

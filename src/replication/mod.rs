@@ -108,7 +108,9 @@ impl Replica {
         let client = Client::connect(rc, holder.clone())?;
         let state = client.stream_state()?;
         let mut started_from_snapshot = None;
-        let fresh = !config.journal_path().exists() && !config.snapshot_path().exists();
+        let fresh = !config.journal_path().exists()
+            && !config.journal_dir().exists()
+            && !config.snapshot_path().exists();
         if fresh
             && state.first_seq > 1
             && let Some(bytes) = client.fetch_snapshot()?
@@ -183,42 +185,46 @@ impl Replica {
         }
     }
 
+    /// What the NATS thread reported (the world loop gathers them as its events).
+    pub fn events(&self) -> &flume::Receiver<Event> {
+        self.client.events()
+    }
+
     /// Handles what the NATS thread reported: applies records (follower), takes or loses the
     /// lease.
-    pub fn handle_events<S: JournalStorage>(
+    pub fn handle<S: JournalStorage>(
         &mut self,
+        event: Event,
         world: &mut VoxelWorld,
         persistence: &mut Persistence<S>,
     ) {
-        while let Ok(event) = self.client.events().try_recv() {
-            match event {
-                Event::Records(records) => self.on_records(world, persistence, records),
-                Event::Leader { epoch, last_seq } => {
-                    self.take_over(world, persistence, epoch, last_seq)
-                }
-                Event::LeaseLost(reason) => {
-                    if self.role == Role::Leader {
-                        tracing::warn!(reason, "replication: lease lost, stepping down");
-                        self.role = Role::Follower;
-                        persistence.set_tap(false);
-                    }
-                }
-                Event::LeaderIs(holder) => {
-                    tracing::info!(leader = %holder.node, "replication: leader");
-                    self.leader = Some(holder);
-                }
-                Event::Published(Ok(seq)) => self.stream_seq = self.stream_seq.max(seq),
-                Event::Published(Err(failure)) => self.stop(failure.to_string()),
-                Event::SnapshotPut(seq) => self.snapshot_seq = Some(seq),
-                Event::Failed(reason) => {
-                    tracing::error!(reason, "replication");
-                    if reason.starts_with("stream message") {
-                        self.stop(reason);
-                    }
+        match event {
+            Event::Records(records) => self.on_records(world, persistence, records),
+            Event::Leader { epoch, last_seq } => {
+                self.take_over(world, persistence, epoch, last_seq)
+            }
+            Event::LeaseLost(reason) => {
+                if self.role == Role::Leader {
+                    tracing::warn!(reason, "replication: lease lost, stepping down");
+                    self.role = Role::Follower;
+                    persistence.set_tap(false);
                 }
             }
-            self.refresh_refusal(persistence);
+            Event::LeaderIs(holder) => {
+                tracing::info!(leader = %holder.node, "replication: leader");
+                self.leader = Some(holder);
+            }
+            Event::Published(Ok(seq)) => self.stream_seq = self.stream_seq.max(seq),
+            Event::Published(Err(failure)) => self.stop(failure.to_string()),
+            Event::SnapshotPut(seq) => self.snapshot_seq = Some(seq),
+            Event::Failed(reason) => {
+                tracing::error!(reason, "replication");
+                if reason.starts_with("stream message") {
+                    self.stop(reason);
+                }
+            }
         }
+        self.refresh_refusal(persistence);
     }
 
     fn on_records<S: JournalStorage>(

@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use rquickjs::function::Rest;
+use rquickjs::object::{Accessor, Property};
 use rquickjs::{Array, Ctx, Exception, Function, Object, Value};
 
 use super::host::{HostError, Rgba, ScriptHost};
@@ -34,6 +35,11 @@ pub(crate) struct ScriptState<H> {
     pub fatal: RefCell<Option<ScriptError>>,
     /// State of the splitmix64 generator behind `Math.random`.
     pub rng: Cell<u64>,
+    /// Calls of `goxel.*` functions so far.
+    pub api_calls: Cell<u64>,
+    /// Set when the script read a clock or the collector's state (see
+    /// [`ScriptSuccess::read_outside`](super::ScriptSuccess::read_outside)).
+    pub read_outside: Cell<bool>,
 }
 
 impl<H: ScriptHost> ScriptState<H> {
@@ -52,6 +58,8 @@ impl<H: ScriptHost> ScriptState<H> {
             limits: Cell::new(ScriptLimits::default()),
             fatal: RefCell::new(None),
             rng: Cell::new(0),
+            api_calls: Cell::new(0),
+            read_outside: Cell::new(false),
         }
     }
 
@@ -63,6 +71,8 @@ impl<H: ScriptHost> ScriptState<H> {
         self.limits.set(limits);
         *self.fatal.borrow_mut() = None;
         self.rng.set(seed);
+        self.api_calls.set(0);
+        self.read_outside.set(false);
     }
 
     /// Runs `op` on the host, turning host refusals into JavaScript exceptions and enforcing
@@ -72,6 +82,7 @@ impl<H: ScriptHost> ScriptState<H> {
         ctx: &Ctx<'js>,
         op: impl FnOnce(&mut H) -> Result<T, HostError>,
     ) -> rquickjs::Result<T> {
+        self.api_calls.set(self.api_calls.get() + 1);
         if self.fatal.borrow().is_some() {
             return Err(self.rethrow(ctx));
         }
@@ -100,7 +111,8 @@ impl<H: ScriptHost> ScriptState<H> {
         }
     }
 
-    fn read<T>(&self, ctx: &Ctx<'_>, op: impl FnOnce(&H) -> T) -> rquickjs::Result<T> {
+    pub(crate) fn read<T>(&self, ctx: &Ctx<'_>, op: impl FnOnce(&H) -> T) -> rquickjs::Result<T> {
+        self.api_calls.set(self.api_calls.get() + 1);
         match self.host.borrow().as_ref() {
             Some(host) => Ok(op(host)),
             None => Err(finished(ctx)),
@@ -171,6 +183,14 @@ pub(crate) fn seed_from_source(source: &str) -> u64 {
     })
 }
 
+/// Globals whose reading makes a run's result depend on more than its inputs.
+const OUTSIDE_GLOBALS: [&str; 3] = ["performance", "WeakRef", "FinalizationRegistry"];
+
+/// Where the originals of [`OUTSIDE_GLOBALS`] are kept.
+fn outside_key<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<rquickjs::Symbol<'js>> {
+    rquickjs::Symbol::new_global(ctx.clone(), "voxeld.outside")
+}
+
 /// Installs `goxel`, `console` and `Math.random` into `ctx` and removes what a sandbox must not
 /// offer.
 pub(crate) fn install<'js, H: ScriptHost>(
@@ -187,6 +207,36 @@ pub(crate) fn install<'js, H: ScriptHost>(
         "random",
         Function::new(ctx.clone(), move || s.next_random())?.with_name("random")?,
     )?;
+
+    // What can make two runs of the same script on the same world differ: a clock, or what
+    // the collector has freed. Reading one marks the run (it is then never cached). The
+    // originals wait in a holder on the global object, where the collector sees them (a
+    // closure must not hold a JS value: it would keep its context alive).
+    let holder = Object::new(ctx.clone())?;
+    for name in OUTSIDE_GLOBALS {
+        let original: Value<'js> = globals.get(name)?;
+        if original.is_undefined() {
+            continue;
+        }
+        holder.set(name, original)?;
+        let s = state.clone();
+        globals.prop(
+            name,
+            Accessor::new(
+                move |ctx: Ctx<'js>| -> rquickjs::Result<Value<'js>> {
+                    s.read_outside.set(true);
+                    let holder: Object<'js> = ctx.globals().get(outside_key(&ctx)?)?;
+                    holder.get(name)
+                },
+                move |ctx: Ctx<'js>, v: Value<'js>| {
+                    ctx.globals()
+                        .prop(name, Property::from(v).writable().configurable())
+                },
+            )
+            .configurable(),
+        )?;
+    }
+    globals.prop(outside_key(ctx)?, Property::from(holder))?;
 
     Ok(())
 }

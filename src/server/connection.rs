@@ -1,15 +1,25 @@
-//! One client connection: its socket, its input framer and its bounded output buffer.
+//! One client connection, whatever its transport: its stream, its input framer and its bounded
+//! output buffer, and how the loop accepts, reads, writes and closes connections.
+//!
+//! A connection whose unsent output passes `socket.max_output_bytes` is not read until it
+//! drains, so a client that stops reading costs bounded memory and never stalls the others.
+//! Write readiness is asked for only while output is stuck, so a plain request costs one
+//! wake-up.
 
 use std::io::{self, Read, Write};
 
-use mio::net::UnixStream;
+use mio::{Interest, Token};
+use serde_json::value::RawValue;
 
-use crate::rpc::LineFramer;
+use super::Server;
+use super::transport::Stream;
+use crate::journal::JournalStorage;
+use crate::rpc::{Frame, LineFramer, RpcError, codes, write_error, write_oversized};
 
 /// A client connection owned by the world loop.
 pub struct Connection {
     /// The non-blocking socket.
-    pub stream: UnixStream,
+    pub stream: Stream,
     /// Bytes received, split into frames.
     pub framer: LineFramer,
     /// Reply bytes not yet written to the socket.
@@ -34,7 +44,7 @@ pub enum Fill {
 
 impl Connection {
     /// A connection over `stream`.
-    pub fn new(stream: UnixStream, max_frame_bytes: usize) -> Connection {
+    pub fn new(stream: Stream, max_frame_bytes: usize) -> Connection {
         Connection {
             stream,
             framer: LineFramer::new(max_frame_bytes),
@@ -91,5 +101,151 @@ impl Connection {
             }
         }
         Ok(())
+    }
+}
+
+impl<S: JournalStorage + 'static> Server<S> {
+    /// Accepts every connection waiting on listener `index`.
+    pub(super) fn accept(&mut self, index: usize) {
+        loop {
+            let Some(listener) = self.listeners.get(index) else {
+                return;
+            };
+            match listener.accept() {
+                Ok(stream) => self.admit(stream),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Registers a new connection, or refuses it when there are too many.
+    fn admit(&mut self, mut stream: Stream) {
+        if self.connections.len() >= self.config.socket.max_connections {
+            let mut line = Vec::new();
+            let error = RpcError::server(
+                codes::BUSY,
+                "too many connections",
+                Some(serde_json::json!({ "max_connections": self.config.socket.max_connections })),
+            );
+            write_error(&mut line, RawValue::NULL, &error);
+            let _ = stream.write(&line);
+            return;
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        if self
+            .poll
+            .registry()
+            .register(&mut stream, Token(token), Interest::READABLE)
+            .is_err()
+        {
+            return;
+        }
+        self.connections.insert(
+            token,
+            Connection::new(stream, self.config.socket.max_frame_bytes),
+        );
+        self.ready.push(token);
+    }
+
+    /// Handles a connection's input until it would block or its output is full.
+    pub(super) fn service(&mut self, token: usize, scratch: &mut [u8]) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        let cap = self.config.socket.max_output_bytes;
+        loop {
+            while conn.pending_out() < cap {
+                let Some(frame) = conn.framer.next_frame() else {
+                    break;
+                };
+                match frame {
+                    Frame::Line(line) => {
+                        let line = line.to_vec();
+                        conn.pending_scripts += self.handle_line(token, &line, &mut conn.out);
+                    }
+                    Frame::Oversized => write_oversized(&mut conn.out),
+                }
+            }
+            if conn.pending_out() >= cap || conn.eof {
+                break;
+            }
+            match conn.fill(scratch) {
+                Fill::Data | Fill::Closed => continue,
+                Fill::WouldBlock => break,
+            }
+        }
+        self.connections.insert(token, conn);
+        self.touched.push(token);
+    }
+
+    /// Writes the replies of the connections touched in this iteration (and of those still
+    /// blocked on a full socket), closes finished connections, and asks for write readiness
+    /// only while output is stuck, so a plain request costs one wake-up.
+    pub(super) fn flush_all(&mut self) {
+        let cap = self.config.socket.max_output_bytes;
+        let mut tokens = std::mem::take(&mut self.touched);
+        tokens.extend(self.blocked.iter().copied());
+        tokens.sort_unstable();
+        tokens.dedup();
+        let mut dead = Vec::new();
+        for token in tokens {
+            let Some(conn) = self.connections.get_mut(&token) else {
+                continue;
+            };
+            let was_full = conn.pending_out() >= cap;
+            if conn.pending_out() > 0 && conn.flush().is_err() {
+                dead.push(token);
+                continue;
+            }
+            if conn.eof
+                && conn.pending_out() == 0
+                && conn.framer.buffered_len() == 0
+                && conn.pending_scripts == 0
+            {
+                dead.push(token);
+                continue;
+            }
+            if was_full && conn.pending_out() < cap {
+                // Drained below the cap: read its input again.
+                self.ready.push(token);
+            }
+            let stuck = conn.pending_out() > 0;
+            if stuck != self.blocked.contains(&token) {
+                let interest = if stuck {
+                    Interest::READABLE | Interest::WRITABLE
+                } else {
+                    Interest::READABLE
+                };
+                if self
+                    .poll
+                    .registry()
+                    .reregister(&mut conn.stream, Token(token), interest)
+                    .is_err()
+                {
+                    dead.push(token);
+                    continue;
+                }
+                if stuck {
+                    self.blocked.insert(token);
+                } else {
+                    self.blocked.remove(&token);
+                }
+            }
+        }
+        for token in dead {
+            self.blocked.remove(&token);
+            if let Some(mut conn) = self.connections.remove(&token) {
+                let _ = self.poll.registry().deregister(&mut conn.stream);
+            }
+        }
+        if !self.ready.is_empty() {
+            let _ = self.waker.wake();
+        }
     }
 }
