@@ -94,7 +94,8 @@ fn sigterm_under_load(fsync: &str) {
     );
 
     // The journal is complete: it checks clean and the restart finds every acknowledged edit.
-    let journal = dir.path().join("data").join("journal.vxj");
+    // The segment directory (no periodic snapshot here: it holds every record from seq 1).
+    let journal = dir.path().join("data").join("journal");
     let check = Command::new(BIN)
         .args(["journal", "check"])
         .arg(&journal)
