@@ -8,6 +8,8 @@
 //! The loops are bounded for CI; `VOXELD_KILL_LOOPS=N` runs N kills per test, and
 //! `VOXELD_KILL_SEED=S` repeats a run (the seed is printed).
 
+mod support;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -15,12 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use voxeld::journal::segments::{covered_count, list_segments};
-
-mod support;
-
 use support::Client;
 use support::child::{BIN, ChildServer};
+use voxeld::journal::segments::{covered_count, list_segments};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -61,7 +60,6 @@ impl Rng {
     }
 }
 
-/// `voxeld serve` with `dir/server.ron`, waiting until it accepts.
 fn start(dir: &Path) -> ChildServer {
     ChildServer::start(dir, &dir.join("server.ron"))
 }
