@@ -217,6 +217,9 @@ pub struct SocketConfig {
     pub max_frame_bytes: usize,
     /// Pending reply bytes per connection before it is no longer read (backpressure).
     pub max_output_bytes: usize,
+    /// A connection whose pending replies stay at or above `max_output_bytes` this long (ms) —
+    /// a client that sends but does not read — is dropped with a log line; 0 never drops.
+    pub slow_reader_timeout_ms: u64,
 }
 
 /// Script pool settings and per-script limits.
@@ -346,6 +349,7 @@ impl Default for SocketConfig {
             max_connections: 1024,
             max_frame_bytes: 16 * 1024 * 1024,
             max_output_bytes: 8 * 1024 * 1024,
+            slow_reader_timeout_ms: 30_000,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod files;
 pub mod formats;
 pub mod journal;
+pub mod mcp;
 pub mod methods;
 pub mod persist;
 pub mod render;

@@ -1,5 +1,18 @@
-//! Persistence around the world: recovery at start-up (newest snapshot + journal tail), the
-//! journal [`Recorder`] the methods write through, snapshot policy, and journal replay.
+//! Persistence around the world: recovery at start-up (newest snapshot + the journal
+//! segments after it), the journal [`Recorder`] the methods write through, the snapshot policy,
+//! rotation and retirement of segments, and journal replay.
+//!
+//! # Bounded journal
+//! The journal is a directory of segments ([`crate::journal::segments`]). At each periodic
+//! snapshot the loop starts a new segment at the snapshot's `seq + 1`, writes the snapshot off
+//! the world thread, and once it is durable deletes the segments it covers (or archives them,
+//! `journal.retain`). The order, and why a crash at any point recovers the last acknowledged
+//! seq, is in `docs/journal-format.md` ("Segments").
+//!
+//! # A failed write
+//! A write that fails (a full disk) is cut back out by the writer; the edit is refused,
+//! `get_status` says `write_error`, and the next edit tries again, so edits resume when space
+//! returns. Unlike a failed fsync (below), nothing is left in doubt.
 //!
 //! Guarantees (see also `docs/journal-format.md`): every applied buffer is handed to the OS by
 //! a `write` before its reply is queued, so a killed process loses nothing acknowledged under
@@ -399,8 +412,7 @@ impl<S: JournalStorage> Persistence<S> {
     }
 
     /// Takes a snapshot of `world` now, on this thread: starts a new segment at its seq, writes
-    /// it, and retires what it covers. For the shutdown snapshot and `voxeld journal compact`.
-    /// Returns the snapshot's seq.
+    /// it, and retires what it covers (`voxeld journal compact`). Returns the snapshot's seq.
     pub fn snapshot_now(&mut self, world: &VoxelWorld) -> anyhow::Result<u64> {
         self.finish_snapshot(true);
         let seq = world.seq();

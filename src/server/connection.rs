@@ -2,11 +2,15 @@
 //! output buffer, and how the loop accepts, reads, writes and closes connections.
 //!
 //! A connection whose unsent output passes `socket.max_output_bytes` is not read until it
-//! drains, so a client that stops reading costs bounded memory and never stalls the others.
+//! drains, so a client that stops reading costs bounded memory and never stalls the others. A
+//! client that never drains (it sends and does not read) would otherwise hold its descriptor
+//! and buffer for ever, so one whose output has stayed over the cap for
+//! `socket.slow_reader_timeout_ms` is dropped with a warning ([`Connection::stalled`]).
 //! Write readiness is asked for only while output is stuck, so a plain request costs one
 //! wake-up.
 
 use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
 use serde_json::value::RawValue;
@@ -31,6 +35,8 @@ pub struct Connection {
     pub eof: bool,
     /// Replies still owed for scripts this connection started.
     pub pending_scripts: usize,
+    /// Since when unsent output has stayed at or over the cap (the reader stopped reading).
+    over_cap_since: Option<Instant>,
     /// What the client may do.
     pub access: Access,
 }
@@ -55,8 +61,20 @@ impl Connection {
             written: 0,
             eof: false,
             pending_scripts: 0,
+            over_cap_since: None,
             access,
         }
+    }
+
+    /// Whether this connection's output has stayed at or over `cap` for at least `timeout`
+    /// (`None`: never drop). Call after each flush; output below the cap resets the clock.
+    pub fn stalled(&mut self, cap: usize, timeout: Option<Duration>, now: Instant) -> bool {
+        if self.pending_out() < cap {
+            self.over_cap_since = None;
+            return false;
+        }
+        let since = *self.over_cap_since.get_or_insert(now);
+        timeout.is_some_and(|t| now.duration_since(since) >= t)
     }
 
     /// Reads one buffer's worth of bytes into the framer.
@@ -207,6 +225,11 @@ impl<S: JournalStorage + 'static> Server<S> {
     /// only while output is stuck, so a plain request costs one wake-up.
     pub(super) fn flush_all(&mut self) {
         let cap = self.config.socket.max_output_bytes;
+        let slow_reader_timeout = match self.config.socket.slow_reader_timeout_ms {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        let now = Instant::now();
         let mut tokens = std::mem::take(&mut self.touched);
         tokens.extend(self.blocked.iter().copied());
         tokens.sort_unstable();
@@ -218,6 +241,16 @@ impl<S: JournalStorage + 'static> Server<S> {
             };
             let was_full = conn.pending_out() >= cap;
             if conn.pending_out() > 0 && conn.flush().is_err() {
+                dead.push(token);
+                continue;
+            }
+            if conn.stalled(cap, slow_reader_timeout, now) {
+                tracing::warn!(
+                    connection = token,
+                    unsent_bytes = conn.pending_out(),
+                    timeout_ms = self.config.socket.slow_reader_timeout_ms,
+                    "dropping a connection that stopped reading its replies"
+                );
                 dead.push(token);
                 continue;
             }

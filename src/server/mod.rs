@@ -9,7 +9,8 @@
 //! Where things are:
 //! - `world_loop.rs`: the loop and its closed set of events (accept, I/O, signal, tick, script
 //!   done, job done), the spin after work, shutdown.
-//! - `connection.rs`: the one connection type, accepting, reading, writing, backpressure.
+//! - `connection.rs`: the one connection type, accepting, reading, writing, backpressure
+//!   (and dropping a client that stops reading for `socket.slow_reader_timeout_ms`).
 //! - `transport/`: one module per transport, each feeding that connection type.
 //! - `requests.rs`: a frame in, replies out (batches, dispatch through the method table).
 //! - `pending.rs`: replies that wait for scripts and jobs, and their delivery.
