@@ -32,6 +32,7 @@ mod ticks;
 mod transport;
 mod world_loop;
 
+use std::net::SocketAddr;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -87,6 +88,10 @@ pub fn world_settings(config: &Config) -> WorldSettings {
 pub struct RunningServer {
     /// The socket it listens on.
     pub socket: PathBuf,
+    /// The TCP address it listens on, when `tcp.enabled` (port 0 in the config: the one chosen).
+    pub tcp: Option<SocketAddr>,
+    /// The WebSocket address it listens on, when `websocket.enabled`.
+    pub websocket: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
@@ -135,6 +140,7 @@ pub fn spawn_with_storage<S: JournalStorage + 'static>(
 
 fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Result<RunningServer> {
     let socket = server.config.socket.path.clone();
+    let (tcp, websocket) = (server.tcp_address, server.websocket_address);
     let stop = server.stop.clone();
     let waker = server.waker.clone();
     let thread = std::thread::Builder::new()
@@ -142,6 +148,8 @@ fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Resul
         .spawn(move || server.run())?;
     Ok(RunningServer {
         socket,
+        tcp,
+        websocket,
         stop,
         waker,
         thread: Some(thread),
@@ -151,6 +159,41 @@ fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Resul
 /// Binds the socket and serves until SIGINT or SIGTERM.
 pub fn run(config: Config) -> anyhow::Result<()> {
     Server::new(config, true, Persistence::open)?.run()
+}
+
+/// The TCP and WebSocket listeners the configuration enables, with their bound addresses.
+fn network_listeners(
+    config: &Config,
+    tokens: &Arc<auth::Tokens>,
+) -> anyhow::Result<(Vec<Listener>, Option<SocketAddr>, Option<SocketAddr>)> {
+    let mut listeners = Vec::new();
+    let mut tcp_address = None;
+    let mut websocket_address = None;
+    if config.tcp.enabled {
+        let l = transport::tcp::bind(&config.tcp.address)?;
+        tcp_address = Some(l.local_addr()?);
+        tracing::info!(address = %l.local_addr()?, "listening (tcp)");
+        listeners.push(Listener::Tcp(l));
+    }
+    if config.websocket.enabled {
+        let l = transport::tcp::bind(&config.websocket.address)?;
+        let address = l.local_addr()?;
+        websocket_address = Some(address);
+        tracing::info!(%address, "listening (websocket)");
+        let settings = transport::websocket::Settings {
+            allowed_origins: config.websocket.allowed_origins.clone(),
+            port: address.port(),
+            tokens: tokens.clone(),
+            max_message_bytes: config.socket.max_frame_bytes,
+        };
+        listeners.push(Listener::WebSocket(l, Arc::new(settings)));
+    }
+    if tokens.required() {
+        tracing::info!("network clients must present a token");
+    } else if !listeners.is_empty() {
+        tracing::warn!("no auth tokens configured: network clients may do everything");
+    }
+    Ok((listeners, tcp_address, websocket_address))
 }
 
 /// The world thread's state: the world, its journal, every socket and what waits for work.
@@ -205,7 +248,10 @@ struct Server<S: JournalStorage = FileStorage> {
     /// Change notifications.
     subscriptions: subscriptions::Subscriptions,
     /// The tokens network clients authenticate with.
-    tokens: auth::Tokens,
+    tokens: Arc<auth::Tokens>,
+    /// Where the TCP and WebSocket listeners are bound, when enabled.
+    tcp_address: Option<SocketAddr>,
+    websocket_address: Option<SocketAddr>,
     /// The next tick's deadline, while the simulation ticks on its own.
     next_tick: Option<Instant>,
     /// Journal replication (`config.replication`), when it is on.
@@ -232,8 +278,22 @@ impl<S: JournalStorage + 'static> Server<S> {
         };
         // The socket first: "another server is listening" is the clearest refusal. Nobody can
         // connect before the loop runs, and a failed recovery removes the socket again.
-        let tokens = auth::Tokens::load(&config)?;
+        let tokens = Arc::new(auth::Tokens::load(&config)?);
         let std_listener = transport::unix::bind(&config.socket.path, config.socket.mode)?;
+        let mut listeners = vec![Listener::Unix(mio::net::UnixListener::from_std(
+            std_listener,
+        ))];
+        let network = network_listeners(&config, &tokens);
+        let (tcp_address, websocket_address) = match network {
+            Ok((mut more, tcp, ws)) => {
+                listeners.append(&mut more);
+                (tcp, ws)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&config.socket.path);
+                return Err(e);
+            }
+        };
         let mut world = VoxelWorld::new(world_settings(&config));
         let mut replica = None;
         let mut persistence = if config.replication.enabled {
@@ -273,9 +333,6 @@ impl<S: JournalStorage + 'static> Server<S> {
             anyhow::bail!("recording the simulation rules in the journal failed: {e}");
         }
         let started_seq = world.seq();
-        let mut listeners = vec![Listener::Unix(mio::net::UnixListener::from_std(
-            std_listener,
-        ))];
         let poll = Poll::new()?;
         for (i, listener) in listeners.iter_mut().enumerate() {
             poll.registry()
@@ -339,6 +396,8 @@ impl<S: JournalStorage + 'static> Server<S> {
             clock: SimClock::new(&config),
             subscriptions: Default::default(),
             tokens,
+            tcp_address,
+            websocket_address,
             next_tick: None,
             replica,
             config,

@@ -66,7 +66,10 @@ impl<S: JournalStorage + 'static> Server<S> {
                 }
                 _ => Duration::from_secs(1),
             };
-            let timeout = self.until_next_tick(timeout);
+            let mut timeout = self.until_next_tick(timeout);
+            if let Some(due) = self.subscriptions.fanout_deadline() {
+                timeout = timeout.min(due.saturating_duration_since(Instant::now()));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -109,8 +112,13 @@ impl<S: JournalStorage + 'static> Server<S> {
             }
             let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
             self.settle();
-            self.notify();
-            self.flush_all();
+            let fanout = Instant::now();
+            if self.notify() {
+                self.flush_all();
+                self.subscriptions.fanout_took(fanout.elapsed());
+            } else {
+                self.flush_all();
+            }
             // Spin after plain requests only: when scripts started or finished, the workers
             // need the cores more than this loop needs a fast wake-up.
             if scripts_moved {
