@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[path = "support/socket_client.rs"]
+#[path = "../tests/support/lean_client.rs"]
 mod socket_client;
 
 /// An MCP client speaking newline-delimited JSON-RPC to a `voxeld mcp` child.

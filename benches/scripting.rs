@@ -79,6 +79,7 @@ fn count_job(source: &str) -> ScriptJob<CountHost> {
         timeout: Duration::from_secs(60),
         priority: 0,
         seed: Some(1),
+        args: None,
         host: CountHost::default(),
         limits: ScriptLimits::default(),
     }
@@ -113,7 +114,7 @@ fn add_voxel(c: &mut Criterion) {
     let world = systems::VoxelWorld::new(systems::WorldSettings::default());
     group.bench_function("world_host/array_literal", |b| {
         b.iter(|| {
-            let host = WorldHost(ScratchWorld::new(
+            let host = WorldHost::new(ScratchWorld::new(
                 world.snapshot(),
                 systems::EditLimits::default(),
                 EDITS,
@@ -125,6 +126,7 @@ fn add_voxel(c: &mut Criterion) {
                 timeout: Duration::from_secs(60),
                 priority: 0,
                 seed: Some(1),
+                args: None,
                 host,
                 limits: ScriptLimits::default(),
             });

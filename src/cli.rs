@@ -1,5 +1,6 @@
 //! The command line: `voxeld [serve]`, `replay`, `batch`, `convert`, `call`, `mcp` and
-//! `journal check|repair`, and how command-line overrides are merged into the RON [`Config`].
+//! `journal check|repair|compact`, and how command-line overrides are merged into the RON
+//! [`Config`].
 //!
 //! ```
 //! use clap::Parser;
@@ -42,7 +43,8 @@ impl Cli {
 pub enum Command {
     /// Run the server on a Unix socket (the default when no subcommand is given).
     Serve(ServeArgs),
-    /// Replay a journal, print the world hash and optionally write the world out.
+    /// Replay a journal (a file, a segment directory or a data directory), print the world hash
+    /// and optionally write the world out.
     Replay(ReplayArgs),
     /// Run the JSON-RPC requests of an NDJSON file in order, print the replies and the final hash.
     Batch(BatchArgs),
@@ -56,7 +58,7 @@ pub enum Command {
     /// Serve the Model Context Protocol on stdin/stdout (for AI agents), bridging to a running
     /// server's socket, or with --embedded to a world of its own (docs/mcp.md).
     Mcp(McpArgs),
-    /// Inspect or fix a journal file.
+    /// Inspect, fix or compact a journal (a file, a segment directory or a data directory).
     Journal {
         /// The journal operation.
         #[command(subcommand)]
@@ -114,7 +116,9 @@ impl ServeArgs {
 /// Options of `voxeld replay`.
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
-    /// The journal file to replay.
+    /// The journal to replay: a journal file, a directory of segments (the journal directory
+    /// or an archive) or a data directory (its snapshot, or with `--until-seq` the newest
+    /// snapshot at or before it, and the segments after it).
     #[arg(value_name = "JOURNAL")]
     pub journal: PathBuf,
     /// Start from this snapshot instead of an empty world.
@@ -292,20 +296,47 @@ impl BatchArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum JournalAction {
     /// Verify every record's checksum and sequence; report a torn tail without changing anything.
+    /// PATH is a journal file or a directory of segments (then the seqs must run on from one
+    /// segment to the next).
     Check {
-        /// The journal file.
+        /// The journal file or segment directory.
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },
-    /// Truncate a torn tail so the journal ends at its last good record.
+    /// Truncate a torn tail so the journal ends at its last good record (of a segment
+    /// directory: its last segment).
     Repair {
-        /// The journal file.
+        /// The journal file or segment directory.
         #[arg(value_name = "PATH")]
         path: PathBuf,
         /// Also cut at corruption in the middle, dropping every record from the damaged one on.
         #[arg(long)]
         truncate_corrupt: bool,
     },
+    /// Snapshot a data directory that no server is using, and delete (or, with
+    /// `journal.retain`, archive) the journal segments the snapshot covers.
+    Compact(CompactArgs),
+}
+
+/// Options of `voxeld journal compact`.
+#[derive(Debug, Clone, Args)]
+pub struct CompactArgs {
+    /// The data directory (as `serve --data-dir`).
+    #[arg(value_name = "DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// RON config file (journal and snapshot settings); built-in defaults without it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl CompactArgs {
+    /// Loads `--config` (or the defaults) with `data_dir` set, and validates it.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = load_or_default(self.config.as_ref())?;
+        config.data_dir.clone_from(&self.data_dir);
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 fn load_or_default(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
@@ -407,6 +438,10 @@ mod tests {
         assert!(matches!(
             parse(&["voxeld", "journal", "check", "j.vxj"]),
             Command::Journal { action: JournalAction::Check { path } } if path == Path::new("j.vxj")
+        ));
+        assert!(matches!(
+            parse(&["voxeld", "journal", "compact", "data"]),
+            Command::Journal { action: JournalAction::Compact(args) } if args.data_dir == Path::new("data")
         ));
         assert!(matches!(
             parse(&["voxeld", "journal", "repair", "j.vxj"]),

@@ -23,6 +23,8 @@ pub struct FileAccess {
     pub max_file_bytes: u64,
     /// The managed renders (`render_scene` in file-path mode), under the data directory.
     pub renders: crate::renders::RenderStore,
+    /// The script library of the script directories, its result cache and statistics.
+    pub scripts: crate::script_library::ScriptLibrary,
 }
 
 impl Default for FileAccess {
@@ -53,6 +55,7 @@ impl FileAccess {
         FileAccess {
             roots: roots.iter().map(|r| canonical_or_clean(r)).collect(),
             renders: crate::renders::RenderStore::new(&data_dir, &config.renders),
+            scripts: crate::script_library::ScriptLibrary::new(&config.scripts),
             data_dir,
             max_file_bytes: config.files.max_file_bytes,
         }

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod call;
+pub mod chunk_encoding;
 pub mod cli;
 pub mod codec;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod render;
 pub mod renders;
 pub mod rpc;
 pub mod script_host;
+pub mod script_library;
 pub mod scripting;
 pub mod server;
 pub mod worldfile;

@@ -6,10 +6,26 @@
 use glam::IVec3;
 use systems::{Color, EditError, ScratchWorld, Shape, VoxelBox};
 
+use crate::scripting::host::{LayerView, ShapeKind};
 use crate::scripting::{HostError, Rgba, ScriptHost};
 
 /// A script's view of the world.
-pub struct WorldHost(pub ScratchWorld);
+pub struct WorldHost {
+    /// The snapshot plus the script's own edits.
+    pub scratch: ScratchWorld,
+    /// A library run: where its result may be cached once it is back.
+    pub cache_key: Option<crate::script_library::CacheKey>,
+}
+
+impl WorldHost {
+    /// A view of `scratch` for an inline script.
+    pub fn new(scratch: ScratchWorld) -> WorldHost {
+        WorldHost {
+            scratch,
+            cache_key: None,
+        }
+    }
+}
 
 fn host_error(e: EditError) -> HostError {
     match e {
@@ -21,24 +37,24 @@ fn host_error(e: EditError) -> HostError {
 
 impl ScriptHost for WorldHost {
     fn get_voxel(&self, p: [i32; 3]) -> Option<Rgba> {
-        let c = self.0.get(IVec3::from_array(p));
+        let c = self.scratch.get(IVec3::from_array(p));
         (!c.is_empty()).then_some(c.0)
     }
 
     fn add_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<(), HostError> {
-        self.0
+        self.scratch
             .set(IVec3::from_array(p), Color(c))
             .map_err(host_error)
     }
 
     fn remove_voxel(&mut self, p: [i32; 3]) -> Result<(), HostError> {
-        self.0
+        self.scratch
             .set(IVec3::from_array(p), Color::EMPTY)
             .map_err(host_error)
     }
 
     fn paint_voxel(&mut self, p: [i32; 3], c: Rgba) -> Result<bool, HostError> {
-        self.0
+        self.scratch
             .paint(IVec3::from_array(p), Color(c))
             .map_err(host_error)
     }
@@ -46,9 +62,9 @@ impl ScriptHost for WorldHost {
     fn flood_fill(&mut self, p: [i32; 3], c: Rgba) -> Result<u64, HostError> {
         let start = IVec3::from_array(p);
         // Like the RPC method: a fill from an empty voxel stays within the layer's bounds + 1.
-        let bounds = if self.0.get(start).is_empty() {
+        let bounds = if self.scratch.get(start).is_empty() {
             let b = self
-                .0
+                .scratch
                 .bounding_box()
                 .unwrap_or(VoxelBox::point(start))
                 .union(&VoxelBox::point(start));
@@ -62,14 +78,14 @@ impl ScriptHost for WorldHost {
                 max: IVec3::splat(i32::MAX / 2),
             }
         };
-        self.0
+        self.scratch
             .flood_fill(start, Color(c), bounds)
             .map_err(host_error)
     }
 
     fn fill_box(&mut self, min: [i32; 3], max: [i32; 3], c: Rgba) -> Result<u64, HostError> {
         let region = VoxelBox::from_corners(IVec3::from_array(min), IVec3::from_array(max));
-        self.0.fill_box(region, Color(c)).map_err(host_error)
+        self.scratch.fill_box(region, Color(c)).map_err(host_error)
     }
 
     fn fill_sphere(&mut self, center: [i32; 3], radius: i32, c: Rgba) -> Result<u64, HostError> {
@@ -83,30 +99,69 @@ impl ScriptHost for WorldHost {
             min: centre.saturating_sub(IVec3::splat(radius)),
             max: centre.saturating_add(IVec3::splat(radius)),
         };
-        self.0
+        self.scratch
             .fill_shape(Shape::Sphere, region, Color(c))
             .map_err(host_error)
     }
 
     fn bounding_box(&self) -> Option<([i32; 3], [i32; 3])> {
-        self.0
+        self.scratch
             .bounding_box()
             .map(|b| (b.min.to_array(), b.max.to_array()))
     }
 
     fn voxel_count(&self) -> u64 {
-        self.0.voxel_count()
+        self.scratch.voxel_count()
     }
 
     fn active_layer(&self) -> u32 {
-        self.0.layer().0
+        self.scratch.layer().0
     }
 
     fn edit_count(&self) -> u64 {
-        self.0.edit_count()
+        self.scratch.edit_count()
     }
 
     fn tick(&self) -> u64 {
-        self.0.base().tick
+        self.scratch.base().tick
+    }
+
+    fn fill_shape(
+        &mut self,
+        shape: ShapeKind,
+        min: [i32; 3],
+        max: [i32; 3],
+        c: Rgba,
+    ) -> Result<u64, HostError> {
+        let shape = match shape {
+            ShapeKind::Cube => Shape::Cube,
+            ShapeKind::Sphere => Shape::Sphere,
+            ShapeKind::Cylinder => Shape::Cylinder,
+            ShapeKind::Cone => Shape::Cone,
+            ShapeKind::Pyramid => Shape::Pyramid,
+        };
+        let region = VoxelBox::from_corners(IVec3::from_array(min), IVec3::from_array(max));
+        self.scratch
+            .fill_shape(shape, region, Color(c))
+            .map_err(host_error)
+    }
+
+    fn layers(&self) -> Vec<LayerView> {
+        let mut layers: Vec<_> = self.scratch.base().layers().collect();
+        layers.sort_by_key(|l| (l.order, l.id));
+        layers
+            .into_iter()
+            .map(|l| LayerView {
+                id: l.id.0,
+                name: l.name.clone(),
+                visible: self.scratch.layer_visible(l.id).unwrap_or(l.visible),
+            })
+            .collect()
+    }
+
+    fn set_layer_visible(&mut self, id: u32, visible: bool) -> Result<(), HostError> {
+        self.scratch
+            .set_layer_visible(systems::LayerId(id), visible)
+            .map_err(host_error)
     }
 }

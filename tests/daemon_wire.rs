@@ -63,6 +63,8 @@ const VOLATILE: &[(&str, Kind)] = &[
     ("connections", Kind::Uint),
     ("scripts", Kind::ObjectOrNull),
     ("tick", Kind::Uint),
+    ("cpu_time_ms", Kind::Number),
+    ("peak_heap_bytes", Kind::UintOrNull),
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -1666,7 +1668,7 @@ const SCRIPTS: &[Step] = &[
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"goxel.addVoxel(1,2,3,[9,8,7,255]); console.log('hi'); 6*7"},"id":2}"#,
         r#"<< {"jsonrpc":"2.0","id":2,"result":{"success":true,"code":0,"message":"Script executed successfully",
-              "result":42,"logs":[{"level":"log","message":"hi"}],"edit_count":1,"duration_ms":"<any>","seq":"<any>"}}"#,
+              "result":42,"logs":[{"level":"log","message":"hi"}],"edit_count":1,"api_calls":1,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>","seq":"<any>"}}"#,
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.get_voxel","params":[1,2,3],"id":3}"#,
@@ -1676,18 +1678,18 @@ const SCRIPTS: &[Step] = &[
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"1","timeout_ms":0},"id":4}"#,
         r#"<< {"jsonrpc":"2.0","id":4,"result":{"success":true,"code":0,"message":"Script executed successfully",
-              "result":1,"logs":[],"edit_count":0,"duration_ms":"<any>","seq":"<any>"}}"#,
+              "result":1,"logs":[],"edit_count":0,"api_calls":0,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>","seq":"<any>"}}"#,
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"2","timeout_ms":999999,"name":"big.js"},"id":5}"#,
         r#"<< {"jsonrpc":"2.0","id":5,"result":{"success":true,"code":0,"message":"Script executed successfully",
-              "result":2,"logs":[],"edit_count":0,"duration_ms":"<any>","seq":"<any>"}}"#,
+              "result":2,"logs":[],"edit_count":0,"api_calls":0,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>","seq":"<any>"}}"#,
     ),
     // script and path together: script runs.
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"3","path":"other.js"},"id":6}"#,
         r#"<< {"jsonrpc":"2.0","id":6,"result":{"success":true,"code":0,"message":"Script executed successfully",
-              "result":3,"logs":[],"edit_count":0,"duration_ms":"<any>","seq":"<any>"}}"#,
+              "result":3,"logs":[],"edit_count":0,"api_calls":0,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>","seq":"<any>"}}"#,
     ),
     // A throwing script is a result: {success: false, code, message (with the code)}, plus
     // error {name, message, line, column, stack}, logs, edit_count, duration_ms; its edits are
@@ -1695,14 +1697,17 @@ const SCRIPTS: &[Step] = &[
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"throw new Error('test')"},"id":7}"#,
         r#"<< {"jsonrpc":"2.0","id":7,"result":{"success":false,"code":-32020,"message":"Script error: Error: test (code -32020)",
-              "error":{"name":"Error","message":"test","line":1,"column":11,"stack":"    at <eval> (<inline>:1:11)\n"},
-              "logs":[],"edit_count":0,"duration_ms":"<any>"}}"#,
+              "error":{"name":"Error","message":"test","line":1,"column":11,"stack":"    at <eval> (<inline>:1:11)\n",
+                "script":"<inline>","frames":[{"function":"<eval>","line":1,"column":11,"source":"throw new Error('test')"}]},
+              "logs":[],"edit_count":0,"api_calls":0,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>"}}"#,
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"console.log('a'); goxel.addVoxel(5,5,5,[1,1,1]); throw new TypeError('x')","name":"my.js"},"id":8}"#,
         r#"<< {"jsonrpc":"2.0","id":8,"result":{"success":false,"code":-32020,"message":"Script error: TypeError: x (code -32020)",
-              "error":{"name":"TypeError","message":"x","line":1,"column":60,"stack":"    at <eval> (my.js:1:60)\n"},
-              "logs":[{"level":"log","message":"a"}],"edit_count":1,"duration_ms":"<any>"}}"#,
+              "error":{"name":"TypeError","message":"x","line":1,"column":60,"stack":"    at <eval> (my.js:1:60)\n",
+                "script":"my.js","frames":[{"function":"<eval>","line":1,"column":60,
+                  "source":"console.log('a'); goxel.addVoxel(5,5,5,[1,1,1]); throw new TypeError('x')"}]},
+              "logs":[{"level":"log","message":"a"}],"edit_count":1,"api_calls":1,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>"}}"#,
     ),
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.get_voxel","params":[5,5,5],"id":9}"#,
@@ -1711,8 +1716,9 @@ const SCRIPTS: &[Step] = &[
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"syntax error here ("},"id":10}"#,
         r#"<< {"jsonrpc":"2.0","id":10,"result":{"success":false,"code":-32020,"message":"Script error: SyntaxError: expecting ';' (code -32020)",
-              "error":{"name":"SyntaxError","message":"expecting ';'","line":1,"column":8,"stack":"    at <inline>:1:8\n"},
-              "logs":[],"edit_count":0,"duration_ms":"<any>"}}"#,
+              "error":{"name":"SyntaxError","message":"expecting ';'","line":1,"column":8,"stack":"    at <inline>:1:8\n",
+                "script":"<inline>","frames":[{"function":"<eval>","line":1,"column":8,"source":"syntax error here ("}]},
+              "logs":[],"edit_count":0,"api_calls":0,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>"}}"#,
     ),
     // A file that cannot be used is a result too (paths are off without script directories).
     (
@@ -1724,7 +1730,7 @@ const SCRIPTS: &[Step] = &[
     (
         r#">> {"jsonrpc":"2.0","method":"goxel.execute_script","params":{"script":"while(true){}","timeout_ms":100},"id":12}"#,
         r#"<< {"jsonrpc":"2.0","id":12,"error":{"code":-32603,"message":"Script execution timeout",
-              "data":{"timeout_ms":100,"logs":[],"edit_count":0,"duration_ms":"<any>"}}}"#,
+              "data":{"timeout_ms":100,"logs":[],"edit_count":0,"api_calls":0,"duration_ms":"<any>","cpu_time_ms":"<any>","peak_heap_bytes":"<any>"}}}"#,
     ),
     // -32602: neither script nor path.
     (

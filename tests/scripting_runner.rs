@@ -203,10 +203,14 @@ fn thrown_error_has_name_message_line_and_column() {
         line,
         column,
         stack,
+        frames,
     } = e
     else {
         panic!("{e:?}")
     };
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert_eq!(frames[0].line, 3);
+    assert_eq!(frames[0].source, "  throw new TypeError('bad voxel');");
     assert_eq!(name, "TypeError");
     assert_eq!(message, "bad voxel");
     assert_eq!(line, Some(3));

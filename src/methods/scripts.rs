@@ -1,20 +1,75 @@
-//! `goxel.execute_script`, both halves: turning a validated request into a [`ScriptJob`] on a
-//! scratch view of the world, and turning the finished job into a reply (committing its edits
-//! as one buffer when, and only when, it succeeded).
+//! `goxel.execute_script` and the script library's `goxel.run_script`, both halves: turning a
+//! validated request into a [`ScriptJob`] on a scratch view of the world, and turning the
+//! finished job into a reply (committing its edits as one buffer when, and only when, it
+//! succeeded). Also `goxel.list_scripts` and `goxel.get_script_stats`.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use systems::{ScratchWorld, VoxelWorld};
 
-use super::{Ctx, ScriptRequest};
+use super::{Ctx, Reply, ScriptRequest};
 use crate::config::ScriptsConfig;
-use crate::rpc::{RpcError, codes};
+use crate::rpc::{Params, RpcError, codes};
 use crate::script_host::WorldHost;
+use crate::script_library::{Plan, PlanError, RunFigures};
 use crate::scripting::{
-    ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptLimits, SubmitError,
+    ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptLimits, ScriptProfile, SubmitError,
     resolve_script_path,
 };
+
+/// `goxel.list_scripts`: the library's scripts with their descriptions and parameters (as
+/// JSON Schema objects), and the files that cannot be used, with why.
+pub fn list_scripts(ctx: &mut Ctx<'_>, _params: &Params<'_>) -> Result<Reply, RpcError> {
+    Ok(Reply::Value(ctx.files.scripts.listing()))
+}
+
+/// `goxel.get_script_stats`: per script name, runs, failures, cache hits and durations.
+pub fn get_script_stats(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
+    let name = params.string("name", 0)?;
+    Ok(Reply::Value(ctx.files.scripts.stats(name.as_deref())))
+}
+
+/// `goxel.run_script`: a library script by name with checked `args`; answered from the result
+/// cache when the same run on the same world was answered before, else run like
+/// `execute_script`.
+pub fn run_script(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
+    let name = params.string("name", 0)?.ok_or_else(|| {
+        RpcError::invalid_params("name", "required: a name from goxel.list_scripts")
+    })?;
+    let args: Option<Value> = params.optional("args", 1)?;
+    let timeout_ms = params.integer::<i64>("timeout_ms", usize::MAX)?;
+    let priority = params.integer::<i32>("priority", usize::MAX)?.unwrap_or(0);
+    let seed = params.integer::<u64>("seed", usize::MAX)?;
+    let snapshot = ctx.world.snapshot();
+    let plan = ctx
+        .files
+        .scripts
+        .plan(&name, args.as_ref(), seed, snapshot.seq, snapshot.tick);
+    match plan {
+        Ok(Plan::Cached(reply)) => Ok(Reply::Raw(reply)),
+        Ok(Plan::Run { source, args, key }) => Ok(Reply::Script(ScriptRequest {
+            script: Some(source.to_string()),
+            path: None,
+            name: Some(name.into_owned()),
+            timeout_ms,
+            priority,
+            seed,
+            args: Some(args),
+            cache_key: Some(key),
+        })),
+        Err(PlanError::NotFound) => Err(RpcError::invalid_params(
+            "name",
+            format!("no script named {name:?} in the script library (see goxel.list_scripts)"),
+        )),
+        Err(PlanError::Unusable(why)) => Err(RpcError::server(
+            codes::SCRIPT_FILE,
+            format!("script {name:?} cannot be run: {why}"),
+            Some(json!({ "name": name })),
+        )),
+        Err(PlanError::Args { field, message }) => Err(RpcError::invalid_params(&field, message)),
+    }
+}
 
 /// A prepared `execute_script`: a job to run, or a failure to answer at once (as a
 /// `success: false` result, the daemon's form for a script file that cannot be used).
@@ -120,11 +175,10 @@ pub fn prepare(
         max_log_bytes: config.max_log_bytes,
     };
     let edit_limits = world.world.resource::<systems::apply::WorldLimits>().0;
-    let host = WorldHost(ScratchWorld::new(
-        world.snapshot(),
-        edit_limits,
-        config.max_edits,
-    ));
+    let host = WorldHost {
+        scratch: ScratchWorld::new(world.snapshot(), edit_limits, config.max_edits),
+        cache_key: request.cache_key,
+    };
     Ok(Prepared::Job(Box::new(ScriptJob {
         ticket,
         source,
@@ -132,6 +186,7 @@ pub fn prepare(
         timeout: Duration::from_millis(timeout_ms),
         priority: request.priority,
         seed: request.seed,
+        args: request.args,
         host,
         limits,
     })))
@@ -139,9 +194,32 @@ pub fn prepare(
 
 /// Commits a finished script's edits (on success) and builds its reply.
 pub fn complete(ctx: &mut Ctx<'_>, done: ScriptDone<WorldHost>) -> Result<Value, RpcError> {
-    match done.outcome {
+    let ScriptDone {
+        name,
+        host,
+        outcome,
+        ..
+    } = done;
+    let library = ctx.files.scripts.clone();
+    let (duration, failed, profile, edit_count) = match &outcome {
+        Ok(s) => (s.duration, false, s.profile, s.edit_count),
+        Err(f) => (f.duration, true, f.profile, f.edit_count),
+    };
+    library.record_run(
+        &name,
+        duration,
+        failed,
+        RunFigures {
+            cpu_time: profile.cpu_time,
+            edit_count,
+            api_calls: profile.api_calls,
+        },
+    );
+    let cache_key = host.cache_key;
+    let library_run = cache_key.is_some();
+    match outcome {
         Ok(success) => {
-            let buffer = done.host.0.into_buffer();
+            let buffer = host.scratch.into_buffer();
             let seq = if buffer.is_empty() {
                 None
             } else {
@@ -152,7 +230,7 @@ pub fn complete(ctx: &mut Ctx<'_>, done: ScriptDone<WorldHost>) -> Result<Value,
                 })?;
                 Some(outcome.seq)
             };
-            Ok(json!({
+            let mut reply = json!({
                 "success": true,
                 "code": 0,
                 "message": "Script executed successfully",
@@ -161,23 +239,45 @@ pub fn complete(ctx: &mut Ctx<'_>, done: ScriptDone<WorldHost>) -> Result<Value,
                 "edit_count": success.edit_count,
                 "duration_ms": success.duration.as_secs_f64() * 1e3,
                 "seq": seq,
-            }))
+            });
+            add_profile(&mut reply, &success.profile);
+            if library_run {
+                reply["name"] = json!(name);
+                reply["cached"] = json!(false);
+            }
+            // Only a run whose result cannot differ is kept (see `script_library`).
+            if let Some(key) = cache_key
+                && success.edit_count == 0
+                && !success.read_outside
+            {
+                library.remember(key, &reply);
+            }
+            Ok(reply)
         }
-        Err(failure) => failure_reply(failure),
+        Err(failure) => failure_reply(failure, &name),
     }
+}
+
+/// The cost figures every script reply carries.
+fn add_profile(v: &mut Value, p: &ScriptProfile) {
+    v["cpu_time_ms"] = json!(p.cpu_time.as_secs_f64() * 1e3);
+    v["api_calls"] = json!(p.api_calls);
+    v["peak_heap_bytes"] = json!(p.peak_heap_bytes);
 }
 
 /// The reply to a failed script: the daemon's result `{success: false, code, message}` with
 /// voxeld's details (`error`, `logs`, `edit_count`, `duration_ms`, `limit`), except for the
 /// timeout, which stays the seed's `-32603` error, and failures of the server itself.
-pub fn failure_reply(f: ScriptFailure) -> Result<Value, RpcError> {
+pub fn failure_reply(f: ScriptFailure, script: &str) -> Result<Value, RpcError> {
     let ScriptFailure {
         error,
         logs,
         edit_count,
         duration,
+        profile,
     } = f;
     let mut data = json!({ "logs": logs, "edit_count": edit_count, "duration_ms": duration.as_secs_f64() * 1e3 });
+    add_profile(&mut data, &profile);
     let (code, message) = match &error {
         ScriptError::Timeout { timeout_ms } => {
             data["timeout_ms"] = json!(timeout_ms);
@@ -213,9 +313,11 @@ pub fn failure_reply(f: ScriptFailure) -> Result<Value, RpcError> {
             line,
             column,
             stack,
+            frames,
         } => {
             data["error"] = json!({
                 "name": name, "message": message, "line": line, "column": column, "stack": stack,
+                "script": script, "frames": frames,
             });
             (codes::SCRIPT_EXCEPTION, format!("Script error: {error}"))
         }

@@ -24,6 +24,9 @@ pub struct ScriptJob<H> {
     pub priority: i32,
     /// Seed for `Math.random`; `None` derives one from the script text, so runs are reproducible.
     pub seed: Option<u64>,
+    /// JSON text of an object the script sees as the global `args` (library runs); `None`:
+    /// no `args` global.
+    pub args: Option<String>,
     /// The world view the script edits.
     pub host: H,
     /// Resource limits for this run.
@@ -80,6 +83,18 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// What one run cost, reported with every outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScriptProfile {
+    /// CPU time of the worker thread during the run.
+    pub cpu_time: Duration,
+    /// Calls of `goxel.*` functions.
+    pub api_calls: u64,
+    /// Highest heap use of the runtime during the run, in bytes, as the memory limit counts it
+    /// (`None` where the runtime cannot say).
+    pub peak_heap_bytes: Option<u64>,
+}
+
 /// A script that ran to completion.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScriptSuccess {
@@ -91,6 +106,12 @@ pub struct ScriptSuccess {
     pub edit_count: u64,
     /// Evaluation time (not counting time in the queue).
     pub duration: Duration,
+    /// What the run cost.
+    pub profile: ScriptProfile,
+    /// Whether the run looked at anything besides its source, `args`, seed and world view:
+    /// a clock (`Date`, `performance`) or the collector (`WeakRef`, `FinalizationRegistry`).
+    /// Only a run that did not may be answered from a cache.
+    pub read_outside: bool,
 }
 
 /// A script that did not complete; its edits must be dropped.
@@ -104,6 +125,8 @@ pub struct ScriptFailure {
     pub edit_count: u64,
     /// Evaluation time until the failure.
     pub duration: Duration,
+    /// What the run cost until the failure.
+    pub profile: ScriptProfile,
 }
 
 /// Why a script failed.
@@ -154,6 +177,8 @@ pub enum ScriptError {
         column: Option<u32>,
         /// The JavaScript stack trace, if any.
         stack: Option<String>,
+        /// The stack's frames in the script, innermost first, each with its source line.
+        frames: Vec<StackFrame>,
     },
     /// The pool shut down before or while the script ran.
     #[error("script worker pool shut down")]
@@ -163,11 +188,26 @@ pub enum ScriptError {
     Engine(String),
 }
 
+/// One frame of an uncaught error's stack that lies in the script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StackFrame {
+    /// The function (`<eval>` for the script's top level).
+    pub function: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// The text of that line of the script.
+    pub source: String,
+}
+
 /// A finished job, sent on the pool's completion channel.
 #[derive(Debug)]
 pub struct ScriptDone<H> {
     /// The submitter's ticket from [`ScriptJob::ticket`].
     pub ticket: u64,
+    /// The job's [`ScriptJob::name`].
+    pub name: String,
     /// The host, with the script's edits (commit them only on `Ok`).
     pub host: H,
     /// The outcome.

@@ -81,6 +81,18 @@ const GROUPS: [Group; 4] = [
     },
 ];
 
+thread_local! {
+    /// Whether a script on this thread created `Date` since the last [`take_date_created`]:
+    /// a script that can read the wall clock may give a different result on every run.
+    static DATE_CREATED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a script on this thread read the global `Date` (creating its group) since the
+/// last call; resets the flag.
+pub(crate) fn take_date_created() -> bool {
+    DATE_CREATED.with(|d| d.replace(false))
+}
+
 /// A fresh context with the globals of `Context::full`, the costly groups created on first use.
 pub(crate) fn new_context(rt: &Runtime) -> rquickjs::Result<Context> {
     let context = Context::custom::<(
@@ -170,6 +182,23 @@ fn is_exception(v: qjs::JSValue) -> bool {
 
 /// Getter and setter of one lazy global. Reading creates its group and returns the global's
 /// value; assigning before that makes the global a plain data property.
+/// [`create_group`], noting first when the group is `Date` (see [`take_date_created`]).
+///
+/// # Safety
+/// As for [`create_group`].
+unsafe fn create_group_marked(
+    raw: *mut qjs::JSContext,
+    global: qjs::JSValue,
+    group: &Group,
+    holder: qjs::JSValue,
+) -> c_int {
+    if group.names.contains(&c"Date") {
+        DATE_CREATED.with(|d| d.set(true));
+    }
+    // SAFETY: the caller's guarantees are `create_group`'s.
+    unsafe { create_group(raw, global, group, holder) }
+}
+
 unsafe extern "C" fn lazy_accessor(
     raw: *mut qjs::JSContext,
     _this: qjs::JSValue,
@@ -200,7 +229,7 @@ unsafe extern "C" fn lazy_accessor(
             } else {
                 qjs::JS_UNDEFINED
             }
-        } else if create_group(raw, global, group, holder) < 0 {
+        } else if create_group_marked(raw, global, group, holder) < 0 {
             qjs::JS_EXCEPTION
         } else if is_own_accessor(raw, global, atom, holder, i) {
             // Creating the group failed part-way earlier (out of memory, caught by the

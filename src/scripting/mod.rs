@@ -16,6 +16,7 @@ pub mod code_cache;
 pub mod host;
 pub mod job;
 mod lazy_globals;
+pub mod library;
 mod native;
 pub mod path;
 pub mod pool;
@@ -24,7 +25,7 @@ pub mod worker;
 pub use host::{HostError, Rgba, ScriptHost};
 pub use job::{
     LogLevel, LogLine, ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptLimits,
-    ScriptSuccess,
+    ScriptProfile, ScriptSuccess, StackFrame,
 };
 pub use path::{PathError, resolve_script_path};
 pub use pool::{PoolConfig, PoolStats, ScriptPool, SubmitError};

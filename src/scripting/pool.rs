@@ -292,12 +292,14 @@ impl<H: ScriptHost> ScriptPool<H> {
                 queued.submitted,
                 ScriptDone {
                     ticket: job.ticket,
+                    name: job.name,
                     host: job.host,
                     outcome: Err(ScriptFailure {
                         error: ScriptError::ShutDown,
                         logs: Vec::new(),
                         edit_count,
                         duration: Duration::ZERO,
+                        profile: Default::default(),
                     }),
                 },
             );
@@ -424,12 +426,14 @@ fn worker_loop<H: ScriptHost>(shared: &Shared<H>) {
                 let edit_count = job.host.edit_count();
                 ScriptDone {
                     ticket: job.ticket,
+                    name: job.name,
                     host: job.host,
                     outcome: Err(ScriptFailure {
                         error: ScriptError::Engine("no script runtime".into()),
                         logs: Vec::new(),
                         edit_count,
                         duration: Duration::ZERO,
+                        profile: Default::default(),
                     }),
                 }
             }

@@ -14,13 +14,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rquickjs::{CaughtError, Context, Ctx, Runtime, Value};
+use rquickjs::promise::PromiseState;
+use rquickjs::{CaughtError, Context, Ctx, Persistent, Promise, Runtime, Value};
 
 use super::api::{self, ScriptState};
 use super::bytecode;
 use super::code_cache::CodeCache;
 use super::host::ScriptHost;
-use super::job::{ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptSuccess};
+use super::job::{
+    ScriptDone, ScriptError, ScriptFailure, ScriptJob, ScriptProfile, ScriptSuccess, StackFrame,
+};
 use super::lazy_globals;
 use super::native;
 
@@ -55,6 +58,16 @@ struct InterruptState {
     cancelled: Cell<bool>,
     /// Raised from another thread to stop the running script (pool shutdown).
     cancel: Arc<AtomicBool>,
+    /// A dynamic `import()` was refused and nothing handled the rejection: the script fails
+    /// with that message instead of going on with a promise that can only reject.
+    refused_import: RefCell<Option<String>>,
+}
+
+/// What evaluating a script produced: its completion value, or a promise that must be awaited
+/// (kept alive across `Context::with` until the job queue has run).
+enum Completion {
+    Value(serde_json::Value),
+    Promise(Persistent<Promise<'static>>),
 }
 
 /// A fresh context with the script API installed, waiting for its one job.
@@ -71,6 +84,7 @@ impl ScriptRunner {
             timed_out: Cell::new(false),
             cancelled: Cell::new(false),
             cancel,
+            refused_import: RefCell::new(None),
         });
         let rt = new_runtime(&interrupt)?;
         Ok(Self {
@@ -154,12 +168,14 @@ impl ScriptRunner {
     ) -> ScriptDone<H> {
         let _span = tracing::debug_span!("script", ticket = job.ticket, name = %job.name).entered();
         let start = Instant::now();
+        let cpu_start = thread_cpu_time();
         let ScriptJob {
             ticket,
             source,
             name,
             timeout,
             seed,
+            args,
             host,
             limits,
             ..
@@ -169,6 +185,7 @@ impl ScriptRunner {
             let edit_count = host.edit_count();
             return ScriptDone {
                 ticket,
+                name,
                 host,
                 outcome: Err(ScriptFailure {
                     error: ScriptError::ScriptTooLarge {
@@ -178,9 +195,11 @@ impl ScriptRunner {
                     logs: Vec::new(),
                     edit_count,
                     duration: start.elapsed(),
+                    profile: ScriptProfile::default(),
                 }),
             };
         }
+        let _ = lazy_globals::take_date_created();
 
         let seed = seed.unwrap_or_else(|| api::seed_from_source(&source));
         // Limits apply from here on; lift the heap limit for bookkeeping between scripts.
@@ -189,6 +208,7 @@ impl ScriptRunner {
             .set_max_stack_size(limits.stack_bytes.min(MAX_STACK_BYTES));
         self.interrupt.timed_out.set(false);
         self.interrupt.cancelled.set(false);
+        self.interrupt.refused_import.replace(None);
         self.interrupt.deadline.set(Some(
             start
                 .checked_add(timeout)
@@ -212,12 +232,29 @@ impl ScriptRunner {
         };
         let outcome = match prepared {
             Ok(context) => {
-                let outcome =
-                    context.with(|ctx| self.evaluate(&ctx, &state, source, &name, timeout));
+                let outcome = context.with(|ctx| {
+                    self.evaluate(&ctx, &state, &source, args.as_deref(), &name, timeout)
+                });
                 // Promise reactions the script queued run after it, under the same deadline.
-                // Jobs need the runtime lock, so they run outside `Context::with`.
+                // Jobs need the runtime lock, so they run outside `Context::with`. A completion
+                // value that is a promise is then read: settled by now, or it never will be
+                // (scripts have no timers and no I/O).
                 let outcome = match outcome {
-                    Ok(value) => self.run_jobs(&state, &name, timeout).map(|()| value),
+                    Ok(completion) => {
+                        let ran = self.run_jobs(&state, &source, &name, timeout);
+                        match completion {
+                            Completion::Value(value) => ran.map(|()| value),
+                            Completion::Promise(promise) => context.with(|ctx| {
+                                // Restored in every case: a `Persistent` is freed only then.
+                                let promise = promise.restore(&ctx);
+                                ran?;
+                                match promise {
+                                    Ok(p) => self.settle(&ctx, &state, &source, &name, timeout, p),
+                                    Err(e) => Err(ScriptError::Engine(e.to_string())),
+                                }
+                            }),
+                        }
+                    }
                     Err(e) => Err(e),
                 };
                 // From here on `addVoxel` in this context throws instead of reaching the state.
@@ -250,6 +287,12 @@ impl ScriptRunner {
             .take()
             .expect("host is taken back exactly once");
         let logs = std::mem::take(&mut *state.logs.borrow_mut());
+        let read_outside = state.read_outside.get() | lazy_globals::take_date_created();
+        let profile = ScriptProfile {
+            cpu_time: thread_cpu_time().saturating_sub(cpu_start),
+            api_calls: state.api_calls.get(),
+            peak_heap_bytes: None,
+        };
         self.discard_pending_jobs();
         let edit_count = host.edit_count();
         let duration = start.elapsed();
@@ -259,6 +302,8 @@ impl ScriptRunner {
                 logs,
                 edit_count,
                 duration,
+                profile,
+                read_outside,
             }),
             Err(error) => {
                 tracing::debug!(%error, "script failed");
@@ -267,11 +312,13 @@ impl ScriptRunner {
                     logs,
                     edit_count,
                     duration,
+                    profile,
                 })
             }
         };
         ScriptDone {
             ticket,
+            name,
             host,
             outcome,
         }
@@ -281,19 +328,66 @@ impl ScriptRunner {
         &self,
         ctx: &Ctx<'js>,
         state: &Rc<ScriptState<H>>,
-        source: String,
+        source: &str,
+        args: Option<&str>,
         name: &str,
         timeout: Duration,
-    ) -> Result<serde_json::Value, ScriptError> {
-        let value = self.compile_and_run(ctx, &source, name);
+    ) -> Result<Completion, ScriptError> {
+        if let Some(args) = args {
+            let installed = ctx
+                .json_parse(args)
+                .and_then(|v| ctx.globals().set("args", v));
+            if let Err(e) = installed {
+                return Err(self.classify(ctx, state, source, name, timeout, Err(e)));
+            }
+        }
+        let value = self.compile_and_run(ctx, source, name);
         let value = match value {
             Ok(v) => v,
-            Err(e) => return Err(self.classify(ctx, state, name, timeout, Err(e))),
+            Err(e) => return Err(self.classify(ctx, state, source, name, timeout, Err(e))),
         };
         if let Some(error) = self.limit_error(state, timeout) {
             return Err(error);
         }
-        Ok(to_json(ctx, value))
+        if let Some(promise) = value.as_promise() {
+            return Ok(Completion::Promise(Persistent::save(ctx, promise.clone())));
+        }
+        Ok(Completion::Value(to_json(ctx, value)))
+    }
+
+    /// The outcome of a script whose completion value is `promise`, after the job queue ran
+    /// dry: its value, its rejection as a failure, or a failure saying it can never settle.
+    fn settle<'js, H>(
+        &self,
+        ctx: &Ctx<'js>,
+        state: &ScriptState<H>,
+        source: &str,
+        name: &str,
+        timeout: Duration,
+        promise: Promise<'js>,
+    ) -> Result<serde_json::Value, ScriptError> {
+        let thrown = Err(rquickjs::Error::Exception);
+        match promise.state() {
+            PromiseState::Resolved => match promise.result::<Value<'js>>() {
+                Some(Ok(value)) => Ok(to_json(ctx, value)),
+                _ => Err(self.classify(ctx, state, source, name, timeout, thrown)),
+            },
+            PromiseState::Rejected => {
+                // `result` throws the rejection reason, so it is classified like a throw.
+                let _ = promise.result::<Value<'js>>();
+                Err(self.classify(ctx, state, source, name, timeout, thrown))
+            }
+            PromiseState::Pending => Err(ScriptError::Exception {
+                name: "Error".into(),
+                message: "the script's completion value is a promise that never settled: \
+                          the job queue ran dry and scripts have no timers or I/O to settle it"
+                    .into(),
+                line: None,
+                column: None,
+                stack: None,
+                frames: Vec::new(),
+            }),
+        }
     }
 
     /// Runs `source` as the script `name`: loaded from the bytecode cache when this worker ran
@@ -336,6 +430,7 @@ impl ScriptRunner {
     fn run_jobs<H>(
         &self,
         state: &ScriptState<H>,
+        source: &str,
         name: &str,
         timeout: Duration,
     ) -> Result<(), ScriptError> {
@@ -349,7 +444,7 @@ impl ScriptRunner {
                     }
                     return Err(e.0.with(|jctx| {
                         let c = CaughtError::catch(&jctx, Err::<(), _>(rquickjs::Error::Exception));
-                        exception_error(c, name)
+                        exception_error(c, source, name)
                     }));
                 }
             }
@@ -373,6 +468,16 @@ impl ScriptRunner {
                 timeout_ms: timeout.as_millis() as u64,
             });
         }
+        if let Some(message) = self.interrupt.refused_import.borrow().clone() {
+            return Some(ScriptError::Exception {
+                name: "Error".into(),
+                message,
+                line: None,
+                column: None,
+                stack: None,
+                frames: Vec::new(),
+            });
+        }
         None
     }
 
@@ -380,6 +485,7 @@ impl ScriptRunner {
         &self,
         ctx: &Ctx<'js>,
         state: &ScriptState<H>,
+        source: &str,
         name: &str,
         timeout: Duration,
         result: rquickjs::Result<()>,
@@ -388,7 +494,7 @@ impl ScriptRunner {
         if let Some(error) = self.limit_error(state, timeout) {
             return error;
         }
-        exception_error(caught, name)
+        exception_error(caught, source, name)
     }
 }
 
@@ -400,6 +506,20 @@ impl Drop for ScriptRunner {
 
 fn new_runtime(interrupt: &Rc<InterruptState>) -> Result<Runtime, ScriptError> {
     let rt = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
+    // A refused `import()` rejects its promise; if the script never handles that, it fails
+    // with the refusal rather than finishing as if the import were still on its way.
+    let state = interrupt.clone();
+    rt.set_host_promise_rejection_tracker(Some(Box::new(
+        move |_ctx, _promise, reason, handled| {
+            let message = reason
+                .as_exception()
+                .and_then(|e| e.message())
+                .and_then(|m| refused_import_message(&m));
+            if let Some(message) = message {
+                *state.refused_import.borrow_mut() = (!handled).then_some(message);
+            }
+        },
+    )));
     let state = interrupt.clone();
     rt.set_interrupt_handler(Some(Box::new(move || {
         if state.cancel.load(Ordering::Relaxed) {
@@ -418,7 +538,11 @@ fn new_runtime(interrupt: &Rc<InterruptState>) -> Result<Runtime, ScriptError> {
 }
 
 /// Maps what evaluation threw to a [`ScriptError`].
-fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> ScriptError {
+fn exception_error(
+    caught: rquickjs::CaughtResult<'_, ()>,
+    source: &str,
+    file: &str,
+) -> ScriptError {
     let caught = match caught {
         Ok(()) => return ScriptError::Engine("no exception pending".into()),
         Err(c) => c,
@@ -439,17 +563,23 @@ fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> Script
             if name == "RangeError" && message == "Maximum call stack size exceeded" {
                 return ScriptError::StackOverflow;
             }
+            let message = refused_import_message(&message).unwrap_or(message);
             let stack = e.stack().filter(|s| !s.is_empty());
             let (line, column) = stack
                 .as_deref()
                 .and_then(|s| location(s, file))
                 .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+            let frames = stack
+                .as_deref()
+                .map(|s| frames(s, source, file))
+                .unwrap_or_default();
             ScriptError::Exception {
                 name,
                 message,
                 line,
                 column,
                 stack,
+                frames,
             }
         }
         CaughtError::Value(v) => {
@@ -467,9 +597,70 @@ fn exception_error(caught: rquickjs::CaughtResult<'_, ()>, file: &str) -> Script
                 line: None,
                 column: None,
                 stack: None,
+                frames: Vec::new(),
             }
         }
     }
+}
+
+/// Longest source line quoted in a stack frame, in characters.
+const MAX_FRAME_SOURCE: usize = 200;
+
+/// The frames of a QuickJS stack trace that lie in the script `file`, each with its line of
+/// `source`: `    at f (cube.js:3:5)` or `    at cube.js:3:5`.
+fn frames(stack: &str, source: &str, file: &str) -> Vec<StackFrame> {
+    let needle = format!("{file}:");
+    stack
+        .lines()
+        .filter_map(|line| {
+            let text = line.trim().strip_prefix("at ")?;
+            let (function, location) = match text.rsplit_once(" (") {
+                Some((f, loc)) => (f.trim(), loc.trim_end_matches(')')),
+                None => ("<eval>", text),
+            };
+            let rest = location.strip_prefix(&needle)?;
+            let (l, c) = rest.split_once(':')?;
+            let (line_no, column): (u32, u32) = (l.parse().ok()?, c.parse().ok()?);
+            let text: String = source
+                .lines()
+                .nth(line_no.checked_sub(1)? as usize)
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_FRAME_SOURCE)
+                .collect();
+            Some(StackFrame {
+                function: function.to_string(),
+                line: line_no,
+                column,
+                source: text,
+            })
+        })
+        .collect()
+}
+
+/// CPU time this thread has used (zero where the platform cannot say).
+fn thread_cpu_time() -> Duration {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            t.tv_nsec.clamp(0, 999_999_999) as u32,
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        Duration::ZERO
+    }
+}
+
+/// QuickJS's refusal of an `import()` (there is no module loader) as voxeld says it, or `None`
+/// for any other message.
+fn refused_import_message(message: &str) -> Option<String> {
+    let module = message.strip_prefix("could not load module ")?;
+    Some(format!(
+        "module loading is not available: scripts cannot import modules (import of {module})"
+    ))
 }
 
 /// Finds the first `file:line:column` of `file` in a QuickJS stack trace, e.g.
@@ -503,7 +694,24 @@ fn to_json<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use super::location;
+    use super::{frames, location};
+
+    #[test]
+    fn frames_carry_their_source_lines() {
+        let stack = "    at inner (a.js:3:11)\n    at <eval> (a.js:5:1)\n    at <native>\n";
+        let f = frames(
+            stack,
+            "// x\nfunction inner() {\n  throw new Error('no');\n}\ninner();",
+            "a.js",
+        );
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            (f[0].function.as_str(), f[0].line, f[0].column),
+            ("inner", 3, 11)
+        );
+        assert_eq!(f[0].source, "  throw new Error('no');");
+        assert_eq!(f[1].source, "inner();");
+    }
 
     #[test]
     fn location_is_read_from_both_stack_forms() {

@@ -154,6 +154,7 @@ pub fn job(ticket: u64, source: &str) -> ScriptJob<MemHost> {
         timeout: Duration::from_secs(10),
         priority: 0,
         seed: Some(42),
+        args: None,
         host: MemHost::default(),
         limits: ScriptLimits::default(),
     }
