@@ -52,6 +52,114 @@ pub struct Config {
     pub renders: RendersConfig,
     /// Journal replication to read replicas and a standby over NATS JetStream (off by default).
     pub replication: ReplicationConfig,
+    /// Change notifications (`goxel.subscribe`) and their bounds.
+    pub subscriptions: SubscriptionsConfig,
+    /// The raw TCP transport (newline-delimited JSON-RPC, as on the Unix socket).
+    pub tcp: TcpConfig,
+    /// The WebSocket transport (one JSON-RPC message per text frame) and its static pages.
+    pub websocket: WebSocketConfig,
+    /// Tokens for the network transports, with their permissions.
+    pub auth: AuthConfig,
+}
+
+/// Change notifications.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubscriptionsConfig {
+    /// Unsent output bytes past which a subscriber gets one `goxel.resync` notice and no more
+    /// notifications until its output drains (a slow reader costs bounded memory).
+    pub max_pending_bytes: usize,
+    /// Changed chunks listed in one `goxel.world_changed`; beyond it the notification gives
+    /// only the count and the bounding box.
+    pub max_notified_chunks: usize,
+}
+
+impl Default for SubscriptionsConfig {
+    fn default() -> Self {
+        Self {
+            max_pending_bytes: 1 << 20,
+            max_notified_chunks: 4096,
+        }
+    }
+}
+
+/// The TCP listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TcpConfig {
+    /// Whether to listen.
+    pub enabled: bool,
+    /// Address and port; loopback unless you mean to serve other machines.
+    pub address: String,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            address: "127.0.0.1:7767".into(),
+        }
+    }
+}
+
+/// The WebSocket listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSocketConfig {
+    /// Whether to listen.
+    pub enabled: bool,
+    /// Address and port; loopback unless you mean to serve other machines.
+    pub address: String,
+    /// `Origin` values allowed to open a WebSocket (e.g. `"https://viewer.example"`), besides
+    /// clients that send no `Origin` and pages served by this port on a loopback host.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            address: "127.0.0.1:7768".into(),
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Tokens for TCP and WebSocket clients. With none configured, those clients have every
+/// permission (keep them on loopback then); with any, a client must present one first.
+/// The Unix socket is guarded by its file mode and always has every permission.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Tokens written in the configuration.
+    pub tokens: Vec<TokenConfig>,
+    /// A file of tokens, one per line: `TOKEN PERMISSION,PERMISSION`; `#` starts a comment.
+    /// It must not be readable or writable by group or others (mode 0600 or stricter).
+    /// Relative to `data_dir` unless absolute.
+    pub tokens_file: Option<PathBuf>,
+}
+
+/// One token and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The secret a client presents.
+    pub token: String,
+    /// What it may do.
+    pub permissions: Vec<Permission>,
+}
+
+/// What a client may do; each method needs one (`docs/methods.md`, "Permissions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+pub enum Permission {
+    /// Read the world, status, subscribe.
+    Read,
+    /// Change voxels and layers, undo, redo, step the simulation.
+    Edit,
+    /// Run scripts.
+    Script,
+    /// Files (load, save, export), renders to files, simulation rules, everything else.
+    Admin,
 }
 
 /// The managed renders directory and its bounds.
@@ -113,6 +221,9 @@ pub struct SocketConfig {
     pub max_frame_bytes: usize,
     /// Pending reply bytes per connection before it is no longer read (backpressure).
     pub max_output_bytes: usize,
+    /// A connection whose pending replies stay at or above `max_output_bytes` this long (ms) —
+    /// a client that sends but does not read — is dropped with a log line; 0 never drops.
+    pub slow_reader_timeout_ms: u64,
 }
 
 /// Script pool settings and per-script limits.
@@ -242,6 +353,7 @@ impl Default for SocketConfig {
             max_connections: 1024,
             max_frame_bytes: 16 * 1024 * 1024,
             max_output_bytes: 8 * 1024 * 1024,
+            slow_reader_timeout_ms: 30_000,
         }
     }
 }
@@ -315,6 +427,10 @@ impl Default for Config {
             files: FilesConfig::default(),
             renders: RendersConfig::default(),
             replication: ReplicationConfig::default(),
+            subscriptions: SubscriptionsConfig::default(),
+            tcp: TcpConfig::default(),
+            websocket: WebSocketConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -440,6 +556,32 @@ impl Config {
             "socket.max_output_bytes",
             "must be ≥ 1",
         )?;
+
+        check(
+            self.subscriptions.max_pending_bytes >= 1,
+            "subscriptions.max_pending_bytes",
+            "must be ≥ 1",
+        )?;
+        check(
+            self.tcp.address.parse::<std::net::SocketAddr>().is_ok(),
+            "tcp.address",
+            "must be an IP address and port, e.g. \"127.0.0.1:7767\"",
+        )?;
+        check(
+            self.websocket
+                .address
+                .parse::<std::net::SocketAddr>()
+                .is_ok(),
+            "websocket.address",
+            "must be an IP address and port, e.g. \"127.0.0.1:7768\"",
+        )?;
+        for t in &self.auth.tokens {
+            check(
+                t.token.len() >= 16,
+                "auth.tokens",
+                "each token must be at least 16 characters",
+            )?;
+        }
 
         let sc = &self.scripts;
         check(sc.workers >= 1, "scripts.workers", "must be ≥ 1")?;
@@ -627,6 +769,11 @@ fn section_name(type_name: &str) -> &str {
         "SimulationConfig" => "simulation",
         "SimulationFile" => "simulation file",
         "RegionConfig" => "region",
+        "SubscriptionsConfig" => "subscriptions",
+        "TcpConfig" => "tcp",
+        "WebSocketConfig" => "websocket",
+        "AuthConfig" => "auth",
+        "TokenConfig" => "auth.tokens",
         other => other,
     }
 }

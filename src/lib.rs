@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod call;
+pub mod chunk_encoding;
 pub mod cli;
 pub mod codec;
 pub mod config;

@@ -422,8 +422,7 @@ impl<S: JournalStorage> Persistence<S> {
     }
 
     /// Takes a snapshot of `world` now, on this thread: starts a new segment at its seq, writes
-    /// it, and retires what it covers. For the shutdown snapshot and `voxeld journal compact`.
-    /// Returns the snapshot's seq.
+    /// it, and retires what it covers (`voxeld journal compact`). Returns the snapshot's seq.
     pub fn snapshot_now(&mut self, world: &VoxelWorld) -> anyhow::Result<u64> {
         self.finish_snapshot(true);
         let seq = world.seq();

@@ -6,6 +6,7 @@
 use glam::IVec3;
 use systems::{Color, EditError, ScratchWorld, Shape, VoxelBox};
 
+use crate::scripting::host::{LayerView, ShapeKind};
 use crate::scripting::{HostError, Rgba, ScriptHost};
 
 /// A script's view of the world.
@@ -123,5 +124,44 @@ impl ScriptHost for WorldHost {
 
     fn tick(&self) -> u64 {
         self.scratch.base().tick
+    }
+
+    fn fill_shape(
+        &mut self,
+        shape: ShapeKind,
+        min: [i32; 3],
+        max: [i32; 3],
+        c: Rgba,
+    ) -> Result<u64, HostError> {
+        let shape = match shape {
+            ShapeKind::Cube => Shape::Cube,
+            ShapeKind::Sphere => Shape::Sphere,
+            ShapeKind::Cylinder => Shape::Cylinder,
+            ShapeKind::Cone => Shape::Cone,
+            ShapeKind::Pyramid => Shape::Pyramid,
+        };
+        let region = VoxelBox::from_corners(IVec3::from_array(min), IVec3::from_array(max));
+        self.scratch
+            .fill_shape(shape, region, Color(c))
+            .map_err(host_error)
+    }
+
+    fn layers(&self) -> Vec<LayerView> {
+        let mut layers: Vec<_> = self.scratch.base().layers().collect();
+        layers.sort_by_key(|l| (l.order, l.id));
+        layers
+            .into_iter()
+            .map(|l| LayerView {
+                id: l.id.0,
+                name: l.name.clone(),
+                visible: self.scratch.layer_visible(l.id).unwrap_or(l.visible),
+            })
+            .collect()
+    }
+
+    fn set_layer_visible(&mut self, id: u32, visible: bool) -> Result<(), HostError> {
+        self.scratch
+            .set_layer_visible(systems::LayerId(id), visible)
+            .map_err(host_error)
     }
 }

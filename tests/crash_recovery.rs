@@ -403,7 +403,9 @@ fn call(
     match methods::call(&mut ctx, method, &params)? {
         Reply::Value(v) => Ok(v),
         Reply::Raw(r) => Ok(serde_json::from_str(r.get()).unwrap()),
-        Reply::Script(_) | Reply::Background(_) => panic!("no scripts or jobs here"),
+        Reply::Script(_) | Reply::Background(_) | Reply::Session(_) => {
+            panic!("no scripts, jobs or sessions here")
+        }
     }
 }
 

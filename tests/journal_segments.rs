@@ -67,7 +67,9 @@ impl Live {
         let reply = match methods::call(&mut ctx, method, &params).unwrap() {
             Reply::Value(v) => v,
             Reply::Raw(r) => serde_json::from_str(r.get()).unwrap(),
-            Reply::Script(_) | Reply::Background(_) => panic!("no scripts or jobs here"),
+            Reply::Script(_) | Reply::Background(_) | Reply::Session(_) => {
+                panic!("no scripts, jobs or sessions here")
+            }
         };
         self.p.end_of_iteration(&mut self.world).unwrap();
         reply

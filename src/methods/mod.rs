@@ -8,6 +8,7 @@
 mod analysis;
 mod housekeeping;
 mod layers;
+pub mod live;
 pub mod project;
 pub mod renders;
 pub mod scripts;
@@ -193,6 +194,9 @@ pub enum Reply {
     /// Heavy work on a snapshot (file writes): the caller runs it off the world thread (or at
     /// once, in batch mode) and answers with its result.
     Background(Job),
+    /// A request about the caller's connection (subscriptions, authentication): the server
+    /// answers it; batch mode has no connection and refuses it.
+    Session(live::Session),
 }
 
 /// Work a method hands off the world thread, on an immutable snapshot.
@@ -411,4 +415,4 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, params: &Params<'_>) -> Result<Repl
     }
 }
 
-pub use table::{METHODS, Method};
+pub use table::{METHODS, Method, find};

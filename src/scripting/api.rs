@@ -17,7 +17,10 @@ use rquickjs::function::Rest;
 use rquickjs::object::{Accessor, Property};
 use rquickjs::{Array, Ctx, Exception, Function, Object, Value};
 
-use super::host::{HostError, Rgba, ScriptHost};
+use super::host::{HostError, Rgba, ScriptHost, ShapeKind};
+
+/// Most voxels one `goxel.getRegion` reads (4 bytes each in the typed array).
+const MAX_REGION_VOXELS: i64 = 1 << 22;
 use super::job::{LogLevel, LogLine, ScriptError, ScriptLimits};
 use super::native;
 
@@ -410,6 +413,228 @@ fn goxel_object<'js, H: ScriptHost>(
 
     let s = state.clone();
     goxel.set(
+        "proceduralShape",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> rquickjs::Result<f64> {
+                let a = &args.0;
+                if a.len() < 4 {
+                    return Err(Exception::throw_type(
+                        &ctx,
+                        "proceduralShape expects (type, size, center, color)",
+                    ));
+                }
+                let name = a[0]
+                    .as_string()
+                    .map(|s| s.to_string())
+                    .transpose()?
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                let shape = ShapeKind::from_name(&name).ok_or_else(|| {
+                    Exception::throw_range(
+                        &ctx,
+                        &format!(
+                            "unknown shape type '{name}', expected cube, sphere, cylinder, cone or pyramid"
+                        ),
+                    )
+                })?;
+                let size = shape_size(&ctx, &a[1])?;
+                let center = if a[2].is_undefined() || a[2].is_null() {
+                    [0, 0, 0]
+                } else {
+                    position_item(&ctx, &a[2], 0).map_err(|_| {
+                        Exception::throw_type(&ctx, "center must be [x,y,z] or {x,y,z}")
+                    })?
+                };
+                let c = color(&ctx, &a[3], "color")?;
+                // As `goxel.procedural_shape`: the box of `size` whose centre is `center`.
+                let mut min = [0i32; 3];
+                let mut max = [0i32; 3];
+                for i in 0..3 {
+                    let lo = i64::from(center[i]) - i64::from(size[i]) / 2;
+                    let hi = lo + i64::from(size[i]) - 1;
+                    match (i32::try_from(lo), i32::try_from(hi)) {
+                        (Ok(lo), Ok(hi)) => (min[i], max[i]) = (lo, hi),
+                        _ => {
+                            return Err(Exception::throw_range(
+                                &ctx,
+                                "the shape reaches outside the i32 range",
+                            ));
+                        }
+                    }
+                }
+                Ok(s.edit(&ctx, |h| h.fill_shape(shape, min, max, c))? as f64)
+            },
+        )?
+        .with_name("proceduralShape")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "listLayers",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>| -> rquickjs::Result<Array<'js>> {
+                let (layers, active) = s.read(&ctx, |h| (h.layers(), h.active_layer()))?;
+                let list = Array::new(ctx.clone())?;
+                for (i, l) in layers.into_iter().enumerate() {
+                    let o = Object::new(ctx.clone())?;
+                    o.set("id", l.id)?;
+                    o.set("name", l.name)?;
+                    o.set("visible", l.visible)?;
+                    o.set("active", l.id == active)?;
+                    list.set(i, o)?;
+                }
+                Ok(list)
+            },
+        )?
+        .with_name("listLayers")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "setLayerVisibility",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, id: Value<'js>, visible: Value<'js>| -> rquickjs::Result<bool> {
+                let id = integer(&ctx, &id, "id")?;
+                let id = u32::try_from(id)
+                    .map_err(|_| Exception::throw_range(&ctx, &format!("no layer with id {id}")))?;
+                let Some(visible) = visible.as_bool() else {
+                    return Err(Exception::throw_type(&ctx, "visible must be true or false"));
+                };
+                s.edit(&ctx, |h| h.set_layer_visible(id, visible))?;
+                Ok(true)
+            },
+        )?
+        .with_name("setLayerVisibility")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "getRegion",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> rquickjs::Result<Object<'js>> {
+                let a = &args.0;
+                if a.len() < 6 {
+                    return Err(Exception::throw_type(
+                        &ctx,
+                        "getRegion expects (x1, y1, z1, x2, y2, z2)",
+                    ));
+                }
+                let p1 = position(&ctx, &a[0], &a[1], &a[2])?;
+                let p2 = position(&ctx, &a[3], &a[4], &a[5])?;
+                let min = [p1[0].min(p2[0]), p1[1].min(p2[1]), p1[2].min(p2[2])];
+                let max = [p1[0].max(p2[0]), p1[1].max(p2[1]), p1[2].max(p2[2])];
+                let size: [i64; 3] =
+                    std::array::from_fn(|i| i64::from(max[i]) - i64::from(min[i]) + 1);
+                let volume = size[0] * size[1] * size[2];
+                if volume > MAX_REGION_VOXELS {
+                    return Err(Exception::throw_range(
+                        &ctx,
+                        &format!(
+                            "region of {volume} voxels is over the limit of {MAX_REGION_VOXELS}"
+                        ),
+                    ));
+                }
+                let bytes = s.read(&ctx, |h| {
+                    let mut bytes = Vec::with_capacity(volume as usize * 4);
+                    for z in min[2]..=max[2] {
+                        for y in min[1]..=max[1] {
+                            for x in min[0]..=max[0] {
+                                bytes.extend_from_slice(&h.get_voxel([x, y, z]).unwrap_or([0; 4]));
+                            }
+                        }
+                    }
+                    bytes
+                })?;
+                // Reading the constructor creates the typed-array built-ins if no one has yet.
+                let _: Value<'js> = ctx.globals().get("Uint8Array")?;
+                let data = rquickjs::TypedArray::<u8>::new(ctx.clone(), bytes)?;
+                let o = Object::new(ctx.clone())?;
+                o.set("min", min.to_vec())?;
+                o.set("size", size.iter().map(|&n| n as i32).collect::<Vec<_>>())?;
+                o.set("data", data)?;
+                Ok(o)
+            },
+        )?
+        .with_name("getRegion")?,
+    )?;
+
+    goxel.set(
+        "parseColor",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, c: Value<'js>| -> rquickjs::Result<Array<'js>> {
+                rgba_array(&ctx, color(&ctx, &c, "color")?)
+            },
+        )?
+        .with_name("parseColor")?,
+    )?;
+    goxel.set(
+        "toHex",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, c: Value<'js>| -> rquickjs::Result<String> {
+                let [r, g, b, a] = color(&ctx, &c, "color")?;
+                Ok(format!("#{r:02x}{g:02x}{b:02x}{a:02x}"))
+            },
+        )?
+        .with_name("toHex")?,
+    )?;
+    goxel.set(
+        "hsv",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, args: Rest<Value<'js>>| -> rquickjs::Result<Array<'js>> {
+                let a = &args.0;
+                let num = |i: usize, name: &str| -> rquickjs::Result<f64> {
+                    a.get(i)
+                        .and_then(|v| v.as_number())
+                        .filter(|n| n.is_finite())
+                        .ok_or_else(|| {
+                            Exception::throw_type(&ctx, &format!("{name} must be a number"))
+                        })
+                };
+                let (h, sat, val) = (num(0, "h")?, num(1, "s")?, num(2, "v")?);
+                let alpha = match a.get(3) {
+                    None => 255,
+                    Some(v) if v.is_undefined() => 255,
+                    Some(v) => component(&ctx, v, "alpha")?,
+                };
+                let [r, g, b] = hsv_to_rgb(h, sat.clamp(0.0, 1.0), val.clamp(0.0, 1.0));
+                rgba_array(&ctx, [r, g, b, alpha])
+            },
+        )?
+        .with_name("hsv")?,
+    )?;
+    goxel.set(
+        "mixColors",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>,
+                  a: Value<'js>,
+                  b: Value<'js>,
+                  t: Value<'js>|
+                  -> rquickjs::Result<Array<'js>> {
+                let (a, b) = (color(&ctx, &a, "a")?, color(&ctx, &b, "b")?);
+                let t = t
+                    .as_number()
+                    .filter(|t| t.is_finite())
+                    .ok_or_else(|| Exception::throw_type(&ctx, "t must be a number"))?
+                    .clamp(0.0, 1.0);
+                let mix: [u8; 4] = std::array::from_fn(|i| {
+                    (f64::from(a[i]) + (f64::from(b[i]) - f64::from(a[i])) * t).round() as u8
+                });
+                rgba_array(&ctx, mix)
+            },
+        )?
+        .with_name("mixColors")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
         "getTick",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
             s.read(&ctx, |h| h.tick() as f64)
@@ -477,6 +702,46 @@ fn format_value<'js>(ctx: &Ctx<'js>, v: &Value<'js>, out: &mut String) -> rquick
     let coerced: rquickjs::Coerced<String> = v.get()?;
     out.push_str(&coerced.0);
     Ok(())
+}
+
+/// `proceduralShape`'s size: a number (a cube's edge) or `[sx, sy, sz]`, each 1..=1048576.
+fn shape_size<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> rquickjs::Result<[i32; 3]> {
+    let one = |v: &Value<'js>| -> rquickjs::Result<i32> {
+        let n = integer(ctx, v, "size")?;
+        if (1..=1 << 20).contains(&n) {
+            Ok(n)
+        } else {
+            Err(Exception::throw_range(ctx, "size must be 1..1048576"))
+        }
+    };
+    if let Some(a) = v.as_array() {
+        if a.len() == 3 {
+            return Ok([one(&a.get(0)?)?, one(&a.get(1)?)?, one(&a.get(2)?)?]);
+        }
+        return Err(Exception::throw_type(
+            ctx,
+            "size must be a number or [sx, sy, sz]",
+        ));
+    }
+    let n = one(v)?;
+    Ok([n, n, n])
+}
+
+/// HSV (hue in degrees, saturation and value 0..1) to 8-bit RGB.
+fn hsv_to_rgb(h: f64, s: f64, v: f64) -> [u8; 3] {
+    let h = h.rem_euclid(360.0) / 60.0;
+    let c = v * s;
+    let x = c * (1.0 - (h % 2.0 - 1.0).abs());
+    let (r, g, b) = match h as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = v - c;
+    [r, g, b].map(|ch| ((ch + m) * 255.0).round().clamp(0.0, 255.0) as u8)
 }
 
 fn rgba_array<'js>(ctx: &Ctx<'js>, c: Rgba) -> rquickjs::Result<Array<'js>> {
@@ -625,6 +890,14 @@ mod tests {
         assert_eq!(parse_hex("ff0080"), None);
         assert_eq!(parse_hex("#ff00"), None);
         assert_eq!(parse_hex("#gg0000"), None);
+    }
+
+    #[test]
+    fn hsv_corners_are_the_primaries() {
+        assert_eq!(hsv_to_rgb(0.0, 1.0, 1.0), [255, 0, 0]);
+        assert_eq!(hsv_to_rgb(120.0, 1.0, 1.0), [0, 255, 0]);
+        assert_eq!(hsv_to_rgb(240.0, 1.0, 0.5), [0, 0, 128]);
+        assert_eq!(hsv_to_rgb(-360.0, 0.0, 1.0), [255, 255, 255]);
     }
 
     #[test]

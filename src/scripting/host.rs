@@ -48,6 +48,89 @@ pub trait ScriptHost: Send + 'static {
     fn tick(&self) -> u64 {
         0
     }
+    /// Sets every voxel of `shape` inscribed in the inclusive box `min..=max` (as
+    /// `goxel.procedural_shape` does); returns the number of voxels set.
+    fn fill_shape(
+        &mut self,
+        shape: ShapeKind,
+        min: [i32; 3],
+        max: [i32; 3],
+        c: Rgba,
+    ) -> Result<u64, HostError> {
+        if shape == ShapeKind::Cube {
+            return self.fill_box(min, max, c);
+        }
+        Err(HostError::Other(format!(
+            "this host cannot draw a {}",
+            shape.name()
+        )))
+    }
+    /// The layers, bottom to top. Hosts without layers: the one active layer.
+    fn layers(&self) -> Vec<LayerView> {
+        vec![LayerView {
+            id: self.active_layer(),
+            name: "layer".into(),
+            visible: true,
+        }]
+    }
+    /// Shows or hides layer `id` (a whole-world edit; it does not count as a voxel edit).
+    fn set_layer_visible(&mut self, id: u32, visible: bool) -> Result<(), HostError> {
+        let _ = (id, visible);
+        Err(HostError::Other(
+            "this host has no layers to show or hide".into(),
+        ))
+    }
+}
+
+/// The solids of `goxel.procedural_shape`, each inscribed in a box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShapeKind {
+    /// The whole box.
+    Cube,
+    /// The ellipsoid inscribed in the box.
+    Sphere,
+    /// Elliptic cylinder along z.
+    Cylinder,
+    /// Elliptic cone along z, apex at the top.
+    Cone,
+    /// Square pyramid along z, apex at the top.
+    Pyramid,
+}
+
+impl ShapeKind {
+    /// The shape called `name` (the RPC method's names).
+    pub fn from_name(name: &str) -> Option<ShapeKind> {
+        Some(match name {
+            "cube" => ShapeKind::Cube,
+            "sphere" => ShapeKind::Sphere,
+            "cylinder" => ShapeKind::Cylinder,
+            "cone" => ShapeKind::Cone,
+            "pyramid" => ShapeKind::Pyramid,
+            _ => return None,
+        })
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShapeKind::Cube => "cube",
+            ShapeKind::Sphere => "sphere",
+            ShapeKind::Cylinder => "cylinder",
+            ShapeKind::Cone => "cone",
+            ShapeKind::Pyramid => "pyramid",
+        }
+    }
+}
+
+/// One layer as a script lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerView {
+    /// Its id.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// Whether it is shown (after the script's own changes).
+    pub visible: bool,
 }
 
 /// Why a host refused an operation.

@@ -2,16 +2,21 @@
 //! output buffer, and how the loop accepts, reads, writes and closes connections.
 //!
 //! A connection whose unsent output passes `socket.max_output_bytes` is not read until it
-//! drains, so a client that stops reading costs bounded memory and never stalls the others.
+//! drains, so a client that stops reading costs bounded memory and never stalls the others. A
+//! client that never drains (it sends and does not read) would otherwise hold its descriptor
+//! and buffer for ever, so one whose output has stayed over the cap for
+//! `socket.slow_reader_timeout_ms` is dropped with a warning ([`Connection::stalled`]).
 //! Write readiness is asked for only while output is stuck, so a plain request costs one
 //! wake-up.
 
 use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
 use serde_json::value::RawValue;
 
 use super::Server;
+use super::auth::Access;
 use super::transport::Stream;
 use crate::journal::JournalStorage;
 use crate::rpc::{Frame, LineFramer, RpcError, codes, write_error, write_oversized};
@@ -30,6 +35,10 @@ pub struct Connection {
     pub eof: bool,
     /// Replies still owed for scripts this connection started.
     pub pending_scripts: usize,
+    /// Since when unsent output has stayed at or over the cap (the reader stopped reading).
+    over_cap_since: Option<Instant>,
+    /// What the client may do.
+    pub access: Access,
 }
 
 /// What [`Connection::fill`] found.
@@ -44,7 +53,7 @@ pub enum Fill {
 
 impl Connection {
     /// A connection over `stream`.
-    pub fn new(stream: Stream, max_frame_bytes: usize) -> Connection {
+    pub fn new(stream: Stream, max_frame_bytes: usize, access: Access) -> Connection {
         Connection {
             stream,
             framer: LineFramer::new(max_frame_bytes),
@@ -52,7 +61,20 @@ impl Connection {
             written: 0,
             eof: false,
             pending_scripts: 0,
+            over_cap_since: None,
+            access,
         }
+    }
+
+    /// Whether this connection's output has stayed at or over `cap` for at least `timeout`
+    /// (`None`: never drop). Call after each flush; output below the cap resets the clock.
+    pub fn stalled(&mut self, cap: usize, timeout: Option<Duration>, now: Instant) -> bool {
+        if self.pending_out() < cap {
+            self.over_cap_since = None;
+            return false;
+        }
+        let since = *self.over_cap_since.get_or_insert(now);
+        timeout.is_some_and(|t| now.duration_since(since) >= t)
     }
 
     /// Reads one buffer's worth of bytes into the framer.
@@ -112,7 +134,14 @@ impl<S: JournalStorage + 'static> Server<S> {
                 return;
             };
             match listener.accept() {
-                Ok(stream) => self.admit(stream),
+                Ok(stream) => {
+                    let access = if listener.is_network() && self.tokens.required() {
+                        Access::Unauthenticated
+                    } else {
+                        Access::Full
+                    };
+                    self.admit(stream, access)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -124,7 +153,7 @@ impl<S: JournalStorage + 'static> Server<S> {
     }
 
     /// Registers a new connection, or refuses it when there are too many.
-    fn admit(&mut self, mut stream: Stream) {
+    fn admit(&mut self, mut stream: Stream, access: Access) {
         if self.connections.len() >= self.config.socket.max_connections {
             let mut line = Vec::new();
             let error = RpcError::server(
@@ -148,7 +177,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         }
         self.connections.insert(
             token,
-            Connection::new(stream, self.config.socket.max_frame_bytes),
+            Connection::new(stream, self.config.socket.max_frame_bytes, access),
         );
         self.ready.push(token);
     }
@@ -167,7 +196,8 @@ impl<S: JournalStorage + 'static> Server<S> {
                 match frame {
                     Frame::Line(line) => {
                         let line = line.to_vec();
-                        conn.pending_scripts += self.handle_line(token, &line, &mut conn.out);
+                        conn.pending_scripts +=
+                            self.handle_line(token, &mut conn.access, &line, &mut conn.out);
                     }
                     Frame::Oversized => write_oversized(&mut conn.out),
                 }
@@ -189,6 +219,11 @@ impl<S: JournalStorage + 'static> Server<S> {
     /// only while output is stuck, so a plain request costs one wake-up.
     pub(super) fn flush_all(&mut self) {
         let cap = self.config.socket.max_output_bytes;
+        let slow_reader_timeout = match self.config.socket.slow_reader_timeout_ms {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        let now = Instant::now();
         let mut tokens = std::mem::take(&mut self.touched);
         tokens.extend(self.blocked.iter().copied());
         tokens.sort_unstable();
@@ -200,6 +235,16 @@ impl<S: JournalStorage + 'static> Server<S> {
             };
             let was_full = conn.pending_out() >= cap;
             if conn.pending_out() > 0 && conn.flush().is_err() {
+                dead.push(token);
+                continue;
+            }
+            if conn.stalled(cap, slow_reader_timeout, now) {
+                tracing::warn!(
+                    connection = token,
+                    unsent_bytes = conn.pending_out(),
+                    timeout_ms = self.config.socket.slow_reader_timeout_ms,
+                    "dropping a connection that stopped reading its replies"
+                );
                 dead.push(token);
                 continue;
             }
@@ -243,6 +288,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             if let Some(mut conn) = self.connections.remove(&token) {
                 let _ = self.poll.registry().deregister(&mut conn.stream);
             }
+            self.forget_subscriber(token);
         }
         if !self.ready.is_empty() {
             let _ = self.waker.wake();

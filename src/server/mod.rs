@@ -9,20 +9,25 @@
 //! Where things are:
 //! - `world_loop.rs`: the loop and its closed set of events (accept, I/O, signal, tick, script
 //!   done, job done), the spin after work, shutdown.
-//! - `connection.rs`: the one connection type, accepting, reading, writing, backpressure.
+//! - `connection.rs`: the one connection type, accepting, reading, writing, backpressure
+//!   (and dropping a client that stops reading for `socket.slow_reader_timeout_ms`).
 //! - `transport/`: one module per transport, each feeding that connection type.
 //! - `requests.rs`: a frame in, replies out (batches, dispatch through the method table).
 //! - `pending.rs`: replies that wait for scripts and jobs, and their delivery.
 //! - `jobs.rs`: background jobs (saves, exports, renders) on their own threads.
+//! - `subscriptions.rs`: who wants which notifications; writing them once per iteration.
+//! - `auth.rs`: tokens, permissions, and the check every request passes.
 //! - `ticks.rs`: the simulation clock.
 //! - `held.rs`: under `fsync: Always`, the replies and work that wait for the group sync (if
 //!   it fails, the edits are taken back and those replies are withdrawn).
 
+mod auth;
 mod connection;
 mod held;
 mod jobs;
 mod pending;
 mod requests;
+mod subscriptions;
 mod ticks;
 mod transport;
 mod world_loop;
@@ -197,6 +202,10 @@ struct Server<S: JournalStorage = FileStorage> {
     held_work: Vec<(u64, HeldWork)>,
     /// When the simulation ticks on its own.
     clock: SimClock,
+    /// Change notifications.
+    subscriptions: subscriptions::Subscriptions,
+    /// The tokens network clients authenticate with.
+    tokens: auth::Tokens,
     /// The next tick's deadline, while the simulation ticks on its own.
     next_tick: Option<Instant>,
     /// Journal replication (`config.replication`), when it is on.
@@ -223,6 +232,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         };
         // The socket first: "another server is listening" is the clearest refusal. Nobody can
         // connect before the loop runs, and a failed recovery removes the socket again.
+        let tokens = auth::Tokens::load(&config)?;
         let std_listener = transport::unix::bind(&config.socket.path, config.socket.mode)?;
         let mut world = VoxelWorld::new(world_settings(&config));
         let mut replica = None;
@@ -327,6 +337,8 @@ impl<S: JournalStorage + 'static> Server<S> {
             held_parts: Vec::new(),
             held_work: Vec::new(),
             clock: SimClock::new(&config),
+            subscriptions: Default::default(),
+            tokens,
             next_tick: None,
             replica,
             config,

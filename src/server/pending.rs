@@ -77,6 +77,7 @@ impl<S: JournalStorage + 'static> Server<S> {
 
     /// Commits a finished script and sends its reply to whoever is still there to read it.
     pub(super) fn finish_script(&mut self, done: ScriptDone<WorldHost>) {
+        let ticket = done.ticket;
         self.scripts_finished += 1;
         self.record_steps();
         let Some(pending) = self.pending.remove(&done.ticket) else {
@@ -87,6 +88,10 @@ impl<S: JournalStorage + 'static> Server<S> {
         let before = self.group_len();
         let reply = scripts::complete(&mut self.ctx(), done);
         let held = self.group_len() > before;
+        if self.subscriptions.want_scripts() {
+            self.subscriptions
+                .script_finished(script_finished(ticket, &reply));
+        }
         self.deliver(pending, reply, held);
     }
 
@@ -160,5 +165,22 @@ impl<S: JournalStorage + 'static> Server<S> {
         if let Some(conn) = self.connections.get_mut(&connection) {
             conn.pending_scripts = conn.pending_scripts.saturating_sub(1);
         }
+    }
+}
+
+/// The `goxel.script_finished` params of a script's reply.
+fn script_finished(ticket: u64, reply: &Result<serde_json::Value, RpcError>) -> serde_json::Value {
+    match reply {
+        Ok(v) => serde_json::json!({
+            "script": ticket,
+            "success": v.get("success").cloned().unwrap_or(serde_json::Value::Bool(false)),
+            "seq": v.get("seq").cloned().unwrap_or_default(),
+            "edit_count": v.get("edit_count").cloned().unwrap_or_default(),
+            "duration_ms": v.get("duration_ms").cloned().unwrap_or_default(),
+            "message": v.get("message").cloned().unwrap_or_default(),
+        }),
+        Err(e) => serde_json::json!({
+            "script": ticket, "success": false, "code": e.code, "message": e.message,
+        }),
     }
 }

@@ -5,10 +5,12 @@
 use serde_json::value::RawValue;
 
 use super::Server;
+use super::auth::Access;
 use super::held::{self, HeldReplies, HeldWork};
 use super::jobs::MAX_BACKGROUND_JOBS;
 use super::pending::PendingBatch;
 use crate::journal::JournalStorage;
+use crate::methods::live::Session;
 use crate::methods::{self, Reply, scripts};
 use crate::rpc::{Incoming, Request, RpcError, codes, parse_frame, write_error, write_result};
 
@@ -17,6 +19,7 @@ impl<S: JournalStorage + 'static> Server<S> {
     pub(super) fn handle_line(
         &mut self,
         connection: usize,
+        access: &mut Access,
         line: &[u8],
         out: &mut Vec<u8>,
     ) -> usize {
@@ -24,7 +27,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         for incoming in parse_frame(line) {
             match incoming {
                 Incoming::Request(request) => {
-                    if let Some(reply) = self.dispatch(connection, &request, None) {
+                    if let Some(reply) = self.dispatch(connection, access, &request, None) {
                         let start = out.len();
                         write_reply(out, request.id, reply);
                         if self.group_pending() {
@@ -44,7 +47,12 @@ impl<S: JournalStorage + 'static> Server<S> {
                         match entry {
                             Ok(request) => {
                                 let slot = parts.len();
-                                match self.dispatch(connection, &request, Some((batch_id, slot))) {
+                                match self.dispatch(
+                                    connection,
+                                    access,
+                                    &request,
+                                    Some((batch_id, slot)),
+                                ) {
                                     Some(reply) => {
                                         if request.id.is_some() {
                                             let mut part = Vec::new();
@@ -99,10 +107,43 @@ impl<S: JournalStorage + 'static> Server<S> {
         self.pending.len() - started
     }
 
+    /// Answers a request about the connection itself.
+    fn session(
+        &mut self,
+        connection: usize,
+        access: &mut Access,
+        session: Session,
+    ) -> Result<serde_json::Value, RpcError> {
+        match session {
+            Session::Subscribe(want) => Ok(self.subscribe(connection, want)),
+            Session::Unsubscribe(id) => self.unsubscribe(connection, id),
+            Session::Authenticate(token) => {
+                if *access != Access::Full {
+                    match self.tokens.find(&token) {
+                        Some(p) => *access = Access::Token(p),
+                        None => {
+                            tracing::info!(connection, "authentication with an unknown token");
+                            return Err(RpcError::server(
+                                codes::NOT_AUTHENTICATED,
+                                "invalid token",
+                                None,
+                            ));
+                        }
+                    }
+                }
+                Ok(serde_json::json!({
+                    "authenticated": true,
+                    "permissions": access.permissions().names(),
+                }))
+            }
+        }
+    }
+
     /// Runs one request. `None`: the reply comes later (a script).
     pub(super) fn dispatch(
         &mut self,
         connection: usize,
+        access: &mut Access,
         request: &Request<'_>,
         batch: Option<(u64, usize)>,
     ) -> Option<Result<Reply, RpcError>> {
@@ -111,6 +152,21 @@ impl<S: JournalStorage + 'static> Server<S> {
         // A reply may show the tick: quiet ticks not recorded yet are recorded first, so every
         // reply describes a recorded state (same seq, same hash, same tick as a replay).
         self.record_steps();
+        match methods::find(&request.method) {
+            Some(method) => {
+                if let Err(e) = access.check(method) {
+                    return Some(Err(e));
+                }
+            }
+            None if *access == Access::Unauthenticated => {
+                return Some(Err(RpcError::server(
+                    codes::NOT_AUTHENTICATED,
+                    "authentication required: send goxel.authenticate {token} first",
+                    None,
+                )));
+            }
+            None => {}
+        }
         let result = methods::call(&mut self.ctx(), &request.method, &request.params);
         match result {
             Ok(Reply::Script(script)) => {
@@ -151,6 +207,9 @@ impl<S: JournalStorage + 'static> Server<S> {
                 self.defer(ticket, connection, request, batch);
                 None
             }
+            Ok(Reply::Session(session)) => {
+                Some(self.session(connection, access, session).map(Reply::Value))
+            }
             other => Some(other),
         }
     }
@@ -165,7 +224,7 @@ pub(super) fn write_reply(
     match reply {
         Ok(Reply::Value(v)) => write_result(out, id, &v),
         Ok(Reply::Raw(r)) => write_result(out, id, &*r),
-        Ok(Reply::Script(_) | Reply::Background(_)) => {
+        Ok(Reply::Script(_) | Reply::Background(_) | Reply::Session(_)) => {
             write_error(out, id, &RpcError::internal("deferred reply written early"))
         }
         Err(e) => write_error(out, id, &e),

@@ -109,6 +109,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             }
             let scripts_moved = script_count != (self.pending.len(), self.scripts_finished);
             self.settle();
+            self.notify();
             self.flush_all();
             // Spin after plain requests only: when scripts started or finished, the workers
             // need the cores more than this loop needs a fast wake-up.

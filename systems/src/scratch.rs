@@ -34,6 +34,8 @@ pub struct ScratchWorld {
     slot_of: FxHashMap<IVec3, usize>,
     cur: Option<(IVec3, usize)>,
     buffer: CommandBuffer,
+    /// Layer visibility changes made by the script, newest last.
+    visibility: Vec<(LayerId, bool)>,
 }
 
 impl ScratchWorld {
@@ -50,6 +52,7 @@ impl ScratchWorld {
             slots: Vec::new(),
             slot_of: FxHashMap::default(),
             cur: None,
+            visibility: Vec::new(),
             buffer: CommandBuffer {
                 layer: Some(layer),
                 ..CommandBuffer::new(Source::Script)
@@ -70,6 +73,30 @@ impl ScratchWorld {
     /// Voxel edits made so far (each voxel a box or shape covers counts).
     pub fn edit_count(&self) -> u64 {
         self.edit_count
+    }
+
+    /// Shows or hides `layer` (recorded in the buffer; voxel reads are not affected).
+    pub fn set_layer_visible(&mut self, layer: LayerId, visible: bool) -> Result<(), EditError> {
+        if self.base.layer(layer).is_none() {
+            return Err(EditError::UnknownLayer(layer.0));
+        }
+        self.buffer
+            .edits
+            .push(Edit::SetLayerVisible { layer, visible });
+        self.visibility.retain(|(l, _)| *l != layer);
+        self.visibility.push((layer, visible));
+        Ok(())
+    }
+
+    /// Whether `layer` is shown as the script sees it (`None`: no such layer).
+    pub fn layer_visible(&self, layer: LayerId) -> Option<bool> {
+        let base = self.base.layer(layer)?.visible;
+        Some(
+            self.visibility
+                .iter()
+                .find(|(l, _)| *l == layer)
+                .map_or(base, |(_, v)| *v),
+        )
     }
 
     /// The edits made, as one buffer for the world.

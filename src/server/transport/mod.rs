@@ -26,6 +26,14 @@ impl Listener {
             Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
         }
     }
+
+    /// Whether clients come over the network (they then need a token, when tokens are
+    /// configured); the Unix socket is guarded by its file mode.
+    pub fn is_network(&self) -> bool {
+        match self {
+            Listener::Unix(_) => false,
+        }
+    }
 }
 
 /// An accepted, non-blocking byte stream.
