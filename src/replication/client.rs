@@ -607,10 +607,7 @@ async fn consume(
             };
             let stream_seq = message.info().map(|i| i.stream_sequence).unwrap_or(0);
             match OwnedRecord::decode(&message.payload) {
-                Ok(r) if r.seq == stream_seq => {
-                    delivered.fetch_max(r.seq, Ordering::SeqCst);
-                    records.push(r);
-                }
+                Ok(r) if r.seq == stream_seq => records.push(r),
                 Ok(r) => {
                     emit.send(Event::Failed(format!(
                         "stream message {stream_seq} holds record seq {}",
@@ -626,8 +623,11 @@ async fn consume(
                 }
             }
         }
-        if !records.is_empty() {
+        if let Some(last) = records.last().map(|r| r.seq) {
+            // Counted as delivered only once queued for the loop: the lease keeper's
+            // take-over event must come after them.
             emit.send(Event::Records(records));
+            delivered.fetch_max(last, Ordering::SeqCst);
         }
     }
 }
