@@ -1,5 +1,6 @@
-//! The command line: `voxeld [serve]`, `replay`, `batch`, `convert`, `call` and
-//! `journal check|repair|compact`, and how command-line overrides are merged into the RON [`Config`].
+//! The command line: `voxeld [serve]`, `replay`, `batch`, `convert`, `call`, `mcp` and
+//! `journal check|repair|compact`, and how command-line overrides are merged into the RON
+//! [`Config`].
 //!
 //! ```
 //! use clap::Parser;
@@ -54,6 +55,9 @@ pub enum Command {
     Call(CallArgs),
     /// Render a world to a PNG: IN is a .vxs, .gox or .vox file, a journal or a data directory.
     Render(RenderArgs),
+    /// Serve the Model Context Protocol on stdin/stdout (for AI agents), bridging to a running
+    /// server's socket, or with --embedded to a world of its own (docs/mcp.md).
+    Mcp(McpArgs),
     /// Inspect, fix or compact a journal (a file, a segment directory or a data directory).
     Journal {
         /// The journal operation.
@@ -227,6 +231,34 @@ pub struct CallArgs {
     #[arg(long, value_name = "PATH", default_value = "/tmp/goxel.sock")]
     pub socket: PathBuf,
     /// Seconds to wait for the reply.
+    #[arg(long, value_name = "S", default_value_t = 330)]
+    pub timeout: u64,
+}
+
+/// Options of `voxeld mcp`.
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// The running server's socket.
+    #[arg(long, value_name = "PATH", default_value = "/tmp/goxel.sock")]
+    pub socket: PathBuf,
+    /// Start a server of its own (private socket; a private data directory unless --data-dir)
+    /// instead of connecting to --socket.
+    #[arg(long)]
+    pub embedded: bool,
+    /// RON config file of the embedded server.
+    #[arg(long, value_name = "FILE", requires = "embedded")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the embedded server, kept after the session (default: a private
+    /// directory removed at the end).
+    #[arg(long, value_name = "DIR", requires = "embedded")]
+    pub data_dir: Option<PathBuf>,
+    /// Script worker threads of the embedded server.
+    #[arg(long, value_name = "N", requires = "embedded")]
+    pub workers: Option<usize>,
+    /// Script directory of the embedded server; repeatable.
+    #[arg(long = "script-dir", value_name = "DIR", requires = "embedded")]
+    pub script_dirs: Vec<PathBuf>,
+    /// Seconds to wait for a reply from the server.
     #[arg(long, value_name = "S", default_value_t = 330)]
     pub timeout: u64,
 }
@@ -417,6 +449,23 @@ mod tests {
                 action: JournalAction::Repair { .. }
             }
         ));
+    }
+
+    #[test]
+    fn mcp_bridges_or_embeds() {
+        let Command::Mcp(mcp) = parse(&["voxeld", "mcp"]) else {
+            panic!("expected mcp")
+        };
+        assert_eq!(mcp.socket, PathBuf::from("/tmp/goxel.sock"));
+        assert!(!mcp.embedded);
+        let Command::Mcp(mcp) = parse(&["voxeld", "mcp", "--embedded", "--script-dir", "lib"])
+        else {
+            panic!("expected mcp")
+        };
+        assert!(mcp.embedded);
+        assert_eq!(mcp.script_dirs, [PathBuf::from("lib")]);
+        // Options of the embedded server make no sense for a bridge.
+        assert!(Cli::try_parse_from(["voxeld", "mcp", "--data-dir", "d"]).is_err());
     }
 
     #[test]

@@ -124,6 +124,7 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Mcp(mcp) => voxeld::mcp::run(&mcp),
         Command::Call(call) => {
             let code = voxeld::call::run(&call)?;
             std::process::exit(code);

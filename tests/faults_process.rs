@@ -50,12 +50,9 @@ fn edit_until_gone(server: &ChildServer, client: i32) -> Acknowledged {
     }
 }
 
-fn replay(journal: &Path) -> Value {
-    let out = Command::new(BIN)
-        .arg("replay")
-        .arg(journal)
-        .output()
-        .unwrap();
+/// `voxeld replay DATA`: the newest snapshot and the journal segments after it.
+fn replay(data: &Path) -> Value {
+    let out = Command::new(BIN).arg("replay").arg(data).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -94,10 +91,10 @@ fn sigterm_under_load(fsync: &str) {
     );
 
     // The journal is complete: it checks clean and the restart finds every acknowledged edit.
-    let journal = dir.path().join("data").join("journal.vxj");
+    let data = dir.path().join("data");
     let check = Command::new(BIN)
         .args(["journal", "check"])
-        .arg(&journal)
+        .arg(data.join("journal"))
         .output()
         .unwrap();
     assert!(check.status.success(), "{fsync}: {check:?}");
@@ -112,7 +109,7 @@ fn sigterm_under_load(fsync: &str) {
     }
     let (hash, seq) = c.status();
     assert!(seq as usize >= count, "{fsync}: seq {seq} < {count}");
-    let replayed = replay(&journal);
+    let replayed = replay(&data);
     assert_eq!(replayed["world_hash"], hash.as_str(), "{fsync}: {replayed}");
     assert_eq!(replayed["seq"], seq, "{fsync}");
     server.terminate();

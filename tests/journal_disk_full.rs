@@ -5,13 +5,14 @@
 //! retried by the next edit; a failed fsync is not, see `crash_recovery.rs`). Also a failed
 //! group sync after a simulation `goxel.step` under `fsync: Always`, through `Persistence`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+mod support;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Value, json};
+use support::Client;
 use systems::VoxelWorld;
 use voxeld::config::{Config, FsyncPolicy};
 use voxeld::journal::{FaultyStorage, FileStorage, JournalStorage, MemStorage, scan};
@@ -52,45 +53,14 @@ impl JournalStorage for SharedStorage {
     }
 }
 
-struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    next_id: u64,
+/// The calls these tests make, on the shared test client.
+trait Calls {
+    fn add(&mut self, i: i32) -> Value;
+    fn exists(&mut self, i: i32) -> bool;
+    fn status_json(&mut self) -> Value;
 }
 
-impl Client {
-    fn connect(path: &Path) -> Client {
-        let stream = UnixStream::connect(path).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        Client {
-            writer: stream.try_clone().unwrap(),
-            reader: BufReader::new(stream),
-            next_id: 1,
-        }
-    }
-
-    fn call(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        let line = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id});
-        self.writer
-            .write_all(format!("{line}\n").as_bytes())
-            .unwrap();
-        let mut reply = String::new();
-        self.reader.read_line(&mut reply).unwrap();
-        let reply: Value = serde_json::from_str(&reply).unwrap();
-        assert_eq!(reply["id"], id, "{reply}");
-        reply
-    }
-
-    fn result(&mut self, method: &str, params: Value) -> Value {
-        let reply = self.call(method, params.clone());
-        assert!(reply.get("error").is_none(), "{method} {params}: {reply}");
-        reply["result"].clone()
-    }
-
+impl Calls for Client {
     fn add(&mut self, i: i32) -> Value {
         self.call(
             "goxel.add_voxel",
@@ -102,7 +72,7 @@ impl Client {
         self.result("goxel.get_voxel", json!({"x": i, "y": 0, "z": 0}))["exists"] == true
     }
 
-    fn status(&mut self) -> Value {
+    fn status_json(&mut self) -> Value {
         self.result("goxel.get_status", json!({}))
     }
 }
@@ -147,7 +117,7 @@ fn a_full_disk_refuses_edits_keeps_reads_and_edits_resume_when_space_returns() {
         for i in 0..10 {
             c.result("goxel.add_voxel", json!([i, 0, 0, 9, 9, 9, 255]));
         }
-        let acknowledged = c.status()["seq"].clone();
+        let acknowledged = c.status_json()["seq"].clone();
         let len = storage.lock().len().unwrap();
 
         // The disk fills up: a few bytes of the next record fit, then ENOSPC.
@@ -179,7 +149,7 @@ fn a_full_disk_refuses_edits_keeps_reads_and_edits_resume_when_space_returns() {
         journal_error(&script);
         // Reads work; the status says what is wrong, and that the journal has not failed.
         assert!(c.exists(3));
-        let status = c.status();
+        let status = c.status_json();
         assert_eq!(status["journal"]["state"], "write_error", "{status}");
         assert!(
             status["journal"]["error"]
@@ -193,7 +163,7 @@ fn a_full_disk_refuses_edits_keeps_reads_and_edits_resume_when_space_returns() {
         // Space returns: the next edit goes through, with nothing in between.
         storage.lock().set_space(None);
         c.result("goxel.add_voxel", json!([100, 0, 0, 1, 2, 3, 255]));
-        assert_eq!(c.status()["journal"]["state"], "ok");
+        assert_eq!(c.status_json()["journal"]["state"], "ok");
 
         // A plain I/O error on a write behaves the same.
         let next = storage.lock().append_count();
@@ -218,7 +188,7 @@ fn a_full_disk_refuses_edits_keeps_reads_and_edits_resume_when_space_returns() {
         assert!(!c.exists(103));
         storage.lock().fail_truncate(false);
         c.result("goxel.add_voxel", json!([103, 0, 0, 1, 2, 3, 255]));
-        let done = c.status();
+        let done = c.status_json();
         assert_eq!(done["seq"], acknowledged.as_u64().unwrap() + 3);
         drop(c);
         server.stop().unwrap();
@@ -227,7 +197,7 @@ fn a_full_disk_refuses_edits_keeps_reads_and_edits_resume_when_space_returns() {
         // the segment directory) recovers them.
         let server = voxeld::server::spawn(config.clone()).unwrap();
         let mut c = Client::connect(&server.socket);
-        let status = c.status();
+        let status = c.status_json();
         assert_eq!(status["world_hash"], done["world_hash"], "{fsync:?}");
         assert_eq!(status["seq"], done["seq"]);
         for i in [0, 9, 100, 102, 103] {

@@ -8,18 +8,19 @@
 //! The loops are bounded for CI; `VOXELD_KILL_LOOPS=N` runs N kills per test, and
 //! `VOXELD_KILL_SEED=S` repeats a run (the seed is printed).
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::Client;
+use support::child::{BIN, ChildServer};
 use voxeld::journal::segments::{covered_count, list_segments};
 
-const BIN: &str = env!("CARGO_BIN_EXE_voxeld");
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Kills per test in CI.
@@ -59,83 +60,8 @@ impl Rng {
     }
 }
 
-struct Server {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Server {
-    fn start(dir: &Path) -> Server {
-        let socket = dir.join("voxeld.sock");
-        let _ = std::fs::remove_file(&socket);
-        let mut child = Command::new(BIN)
-            .arg("serve")
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .arg("--config")
-            .arg(dir.join("server.ron"))
-            .env("VOXELD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + IO_TIMEOUT;
-        while UnixStream::connect(&socket).is_err() {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("server exited during start-up: {status}");
-            }
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Server { child, socket }
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-}
-
-impl Client {
-    fn connect(path: &Path) -> Client {
-        let stream = UnixStream::connect(path).unwrap();
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        Client {
-            writer: stream.try_clone().unwrap(),
-            reader: BufReader::new(stream),
-        }
-    }
-
-    /// One request; `None` when the connection broke (the server was killed).
-    fn try_call(&mut self, method: &str, params: Value) -> Option<Value> {
-        let line = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": 1});
-        self.writer.write_all(format!("{line}\n").as_bytes()).ok()?;
-        let mut reply = String::new();
-        match self.reader.read_line(&mut reply) {
-            Ok(n) if n > 0 && reply.ends_with('\n') => serde_json::from_str(&reply).ok(),
-            _ => None,
-        }
-    }
-
-    fn result(&mut self, method: &str, params: Value) -> Value {
-        let reply = self.try_call(method, params.clone()).unwrap();
-        assert!(reply.get("error").is_none(), "{method} {params}: {reply}");
-        reply["result"].clone()
-    }
+fn start(dir: &Path) -> ChildServer {
+    ChildServer::start(dir, &dir.join("server.ron"))
 }
 
 /// The `i`-th streamed edit: its position and colour.
@@ -189,7 +115,7 @@ fn kill_loop(dir: &Path, rng: &mut Rng, max_wait_ms: u64) -> Tally {
     // Edits acknowledged so far (streamed edit `i` is acknowledged for every `i < acked`).
     let mut acked = 0u64;
     let mut acked_seq = {
-        let server = Server::start(dir);
+        let server = start(dir);
         let seq = Client::connect(&server.socket).result("goxel.get_status", json!({}))["seq"]
             .as_u64()
             .unwrap();
@@ -197,7 +123,7 @@ fn kill_loop(dir: &Path, rng: &mut Rng, max_wait_ms: u64) -> Tally {
         seq
     };
     for round in 0..loops() {
-        let server = Server::start(dir);
+        let server = start(dir);
         let mut client = Client::connect(&server.socket);
         let start_seq = client.result("goxel.get_status", json!({}))["seq"]
             .as_u64()
@@ -256,7 +182,7 @@ fn kill_loop(dir: &Path, rng: &mut Rng, max_wait_ms: u64) -> Tally {
             "round {round}: replay reaches seq {replay_seq}, {acked_seq} acknowledged"
         );
         // ... is what the restarted server holds; every acknowledged edit is there.
-        let server = Server::start(dir);
+        let server = start(dir);
         let mut client = Client::connect(&server.socket);
         let status = client.result("goxel.get_status", json!({}));
         assert_eq!(status["world_hash"], replay_hash.as_str(), "round {round}");
@@ -293,7 +219,7 @@ fn kill_loop(dir: &Path, rng: &mut Rng, max_wait_ms: u64) -> Tally {
         server.kill9();
     }
     // Every acknowledged edit of every round, at the end.
-    let server = Server::start(dir);
+    let server = start(dir);
     let mut client = Client::connect(&server.socket);
     for i in 0..acked {
         let (pos, color) = edit(i);
@@ -330,7 +256,7 @@ fn kill9_during_snapshot_writes_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), "Always", 3, 1 << 20, 0);
     {
-        let server = Server::start(dir.path());
+        let server = start(dir.path());
         let mut client = Client::connect(&server.socket);
         let script = "for (let x = 0; x < 64; x++) for (let y = 0; y < 64; y++) for (let z = 0; z < 24; z++) goxel.addVoxel(x + 100, y, z, [x * 4, y * 4, z * 10, 255]); 1";
         let r = client.result(

@@ -79,7 +79,11 @@ impl Connection {
 
     /// Reads one buffer's worth of bytes into the framer.
     pub fn fill(&mut self, scratch: &mut [u8]) -> Fill {
-        match self.stream.read(scratch) {
+        let read = self.stream.read(scratch);
+        if let Some(access) = self.stream.take_granted() {
+            self.access = access;
+        }
+        match read {
             Ok(0) => {
                 self.eof = true;
                 self.framer.finish();
@@ -101,7 +105,7 @@ impl Connection {
 
     /// Unwritten reply bytes.
     pub fn pending_out(&self) -> usize {
-        self.out.len() - self.written
+        self.out.len() - self.written + self.stream.buffered()
     }
 
     /// Writes as much output as the socket takes. `Err` means the connection is dead.
@@ -115,6 +119,8 @@ impl Connection {
                 Err(e) => return Err(e),
             }
         }
+        // Whatever the transport holds itself (WebSocket frames) goes out too.
+        self.stream.flush()?;
         if self.written == self.out.len() {
             self.out.clear();
             self.written = 0;

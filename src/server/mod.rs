@@ -32,6 +32,7 @@ mod ticks;
 mod transport;
 mod world_loop;
 
+use std::net::SocketAddr;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ use crate::journal::{FileStorage, JournalStorage};
 use crate::methods::simulation::{SimClock, change_rules};
 use crate::methods::{Ctx, NoJournal, Recorder, ServerFacts};
 use crate::persist::Persistence;
+use crate::replication::Replica;
 use crate::script_host::WorldHost;
 use crate::scripting::{PoolConfig, ScriptDone, ScriptPool};
 use connection::Connection;
@@ -86,6 +88,10 @@ pub fn world_settings(config: &Config) -> WorldSettings {
 pub struct RunningServer {
     /// The socket it listens on.
     pub socket: PathBuf,
+    /// The TCP address it listens on, when `tcp.enabled` (port 0 in the config: the one chosen).
+    pub tcp: Option<SocketAddr>,
+    /// The WebSocket address it listens on, when `websocket.enabled`.
+    pub websocket: Option<SocketAddr>,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
@@ -134,6 +140,7 @@ pub fn spawn_with_storage<S: JournalStorage + 'static>(
 
 fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Result<RunningServer> {
     let socket = server.config.socket.path.clone();
+    let (tcp, websocket) = (server.tcp_address, server.websocket_address);
     let stop = server.stop.clone();
     let waker = server.waker.clone();
     let thread = std::thread::Builder::new()
@@ -141,6 +148,8 @@ fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Resul
         .spawn(move || server.run())?;
     Ok(RunningServer {
         socket,
+        tcp,
+        websocket,
         stop,
         waker,
         thread: Some(thread),
@@ -150,6 +159,41 @@ fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Resul
 /// Binds the socket and serves until SIGINT or SIGTERM.
 pub fn run(config: Config) -> anyhow::Result<()> {
     Server::new(config, true, Persistence::open)?.run()
+}
+
+/// The TCP and WebSocket listeners the configuration enables, with their bound addresses.
+fn network_listeners(
+    config: &Config,
+    tokens: &Arc<auth::Tokens>,
+) -> anyhow::Result<(Vec<Listener>, Option<SocketAddr>, Option<SocketAddr>)> {
+    let mut listeners = Vec::new();
+    let mut tcp_address = None;
+    let mut websocket_address = None;
+    if config.tcp.enabled {
+        let l = transport::tcp::bind(&config.tcp.address)?;
+        tcp_address = Some(l.local_addr()?);
+        tracing::info!(address = %l.local_addr()?, "listening (tcp)");
+        listeners.push(Listener::Tcp(l));
+    }
+    if config.websocket.enabled {
+        let l = transport::tcp::bind(&config.websocket.address)?;
+        let address = l.local_addr()?;
+        websocket_address = Some(address);
+        tracing::info!(%address, "listening (websocket)");
+        let settings = transport::websocket::Settings {
+            allowed_origins: config.websocket.allowed_origins.clone(),
+            port: address.port(),
+            tokens: tokens.clone(),
+            max_message_bytes: config.socket.max_frame_bytes,
+        };
+        listeners.push(Listener::WebSocket(l, Arc::new(settings)));
+    }
+    if tokens.required() {
+        tracing::info!("network clients must present a token");
+    } else if !listeners.is_empty() {
+        tracing::warn!("no auth tokens configured: network clients may do everything");
+    }
+    Ok((listeners, tcp_address, websocket_address))
 }
 
 /// The world thread's state: the world, its journal, every socket and what waits for work.
@@ -204,9 +248,14 @@ struct Server<S: JournalStorage = FileStorage> {
     /// Change notifications.
     subscriptions: subscriptions::Subscriptions,
     /// The tokens network clients authenticate with.
-    tokens: auth::Tokens,
+    tokens: Arc<auth::Tokens>,
+    /// Where the TCP and WebSocket listeners are bound, when enabled.
+    tcp_address: Option<SocketAddr>,
+    websocket_address: Option<SocketAddr>,
     /// The next tick's deadline, while the simulation ticks on its own.
     next_tick: Option<Instant>,
+    /// Journal replication (`config.replication`), when it is on.
+    replica: Option<Replica>,
 }
 
 impl<S: JournalStorage + 'static> Server<S> {
@@ -229,10 +278,36 @@ impl<S: JournalStorage + 'static> Server<S> {
         };
         // The socket first: "another server is listening" is the clearest refusal. Nobody can
         // connect before the loop runs, and a failed recovery removes the socket again.
-        let tokens = auth::Tokens::load(&config)?;
+        let tokens = Arc::new(auth::Tokens::load(&config)?);
         let std_listener = transport::unix::bind(&config.socket.path, config.socket.mode)?;
+        let mut listeners = vec![Listener::Unix(mio::net::UnixListener::from_std(
+            std_listener,
+        ))];
+        let network = network_listeners(&config, &tokens);
+        let (tcp_address, websocket_address) = match network {
+            Ok((mut more, tcp, ws)) => {
+                listeners.append(&mut more);
+                (tcp, ws)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&config.socket.path);
+                return Err(e);
+            }
+        };
         let mut world = VoxelWorld::new(world_settings(&config));
-        let mut persistence = if config.journal.enabled {
+        let mut replica = None;
+        let mut persistence = if config.replication.enabled {
+            match Replica::open(&config, &mut world, open_journal) {
+                Ok((r, p)) => {
+                    replica = Some(r);
+                    Some(p)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&config.socket.path);
+                    return Err(e);
+                }
+            }
+        } else if config.journal.enabled {
             match open_journal(&config, &mut world) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -249,20 +324,24 @@ impl<S: JournalStorage + 'static> Server<S> {
             Some(p) => p,
             None => &mut NoJournal,
         };
-        if let Err(e) = change_rules(&mut world, recorder, config.rule_set()) {
+        // A replicated world's rules come from its stream (set them with `set_simulation` on
+        // the leader).
+        if replica.is_none()
+            && let Err(e) = change_rules(&mut world, recorder, config.rule_set())
+        {
             let _ = std::fs::remove_file(&config.socket.path);
             anyhow::bail!("recording the simulation rules in the journal failed: {e}");
         }
         let started_seq = world.seq();
-        let mut listeners = vec![Listener::Unix(mio::net::UnixListener::from_std(
-            std_listener,
-        ))];
         let poll = Poll::new()?;
         for (i, listener) in listeners.iter_mut().enumerate() {
             poll.registry()
                 .register(listener, Token(FIRST_LISTENER + i), Interest::READABLE)?;
         }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        if let Some(r) = &replica {
+            r.follow(&world, waker.clone());
+        }
         let signals = match signals {
             Some((read, write)) => {
                 let mut read = UnixStream::from_std(read);
@@ -317,7 +396,10 @@ impl<S: JournalStorage + 'static> Server<S> {
             clock: SimClock::new(&config),
             subscriptions: Default::default(),
             tokens,
+            tcp_address,
+            websocket_address,
             next_tick: None,
+            replica,
             config,
         })
     }
@@ -335,6 +417,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 requests: self.requests,
                 scripts: self.pool.as_ref(),
                 started_seq: self.started_seq,
+                replication: self.replica.as_ref(),
             },
             files: &self.files,
             clock: &mut self.clock,

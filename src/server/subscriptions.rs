@@ -9,6 +9,11 @@
 //! script. The notification text is built once per filter and shared, so a thousand
 //! subscribers cost a thousand small copies, not a thousand serialisations.
 //!
+//! Fan-out is rate-limited, so many subscribers cannot starve the clients that edit: after a
+//! fan-out that took `d`, the next waits `FANOUT_REST × d` and the changes of the iterations
+//! in between are merged (measured: 1,000 reading subscribers cut sequential `add_voxel` from
+//! 94 k/s to 0.5 k/s when every iteration wrote to all of them).
+//!
 //! Slow consumers are coalesced: a subscriber whose connection holds more than
 //! `subscriptions.max_pending_bytes` of unsent output gets one `goxel.resync` notice and no
 //! more notifications until everything it was sent is written; then it catches up with
@@ -17,6 +22,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use rustc_hash::FxHashSet;
 
 use serde_json::{Value, json};
 use systems::{Changes, LayerId, VoxelBox};
@@ -35,7 +43,18 @@ pub(super) struct Subscriptions {
     last_tick: u64,
     /// `goxel.script_finished` params of the scripts finished since the last pass.
     finished: Vec<Value>,
+    /// Changes not notified yet (merged while a fan-out is deferred).
+    pending_chunks: FxHashSet<(LayerId, glam::IVec3)>,
+    pending_layers: bool,
+    pending_tick: bool,
+    /// No fan-out before this (the loop rests after a long one).
+    next_fanout: Option<Instant>,
 }
+
+/// After a fan-out that took `d`, notifications wait `FANOUT_REST × d`: writing to many
+/// subscribers takes at most a fifth of the loop's time, and the edits in between are merged
+/// into the next notification. With few subscribers `d` is microseconds: every iteration.
+const FANOUT_REST: u32 = 4;
 
 /// A subscription's filter, as a key: its layer and region corners.
 type Filter = (Option<LayerId>, Option<[i32; 6]>);
@@ -64,6 +83,20 @@ impl Subscriptions {
     /// Notes a finished script for the next pass.
     pub(super) fn script_finished(&mut self, params: Value) {
         self.finished.push(params);
+    }
+
+    /// When a deferred fan-out is due (the loop's poll wakes up for it).
+    pub(super) fn fanout_deadline(&self) -> Option<Instant> {
+        let pending = !self.pending_chunks.is_empty()
+            || self.pending_layers
+            || self.pending_tick
+            || !self.finished.is_empty();
+        if pending { self.next_fanout } else { None }
+    }
+
+    /// Notes how long a fan-out (building and writing the notifications) took.
+    pub(super) fn fanout_took(&mut self, d: Duration) {
+        self.next_fanout = Some(Instant::now() + d * FANOUT_REST);
     }
 
     /// Removes every subscription of `connection` (it closed); returns whether any is left.
@@ -126,20 +159,38 @@ impl<S: JournalStorage + 'static> Server<S> {
         }
     }
 
-    /// Writes this iteration's notifications into the subscribers' output.
-    pub(super) fn notify(&mut self) {
+    /// Writes this iteration's notifications into the subscribers' output (or merges them
+    /// into the next ones while the loop rests after a long fan-out); returns whether it wrote.
+    pub(super) fn notify(&mut self) -> bool {
         if self.subscriptions.is_empty() {
-            return;
+            return false;
         }
-        let changes = self.world.take_changes();
+        let subs = &mut self.subscriptions;
+        let new = self.world.take_changes();
+        subs.pending_chunks.extend(new.chunks);
+        subs.pending_layers |= new.layers;
         let tick = self.world.tick();
         let seq = self.world.seq();
-        let ticked = tick != self.subscriptions.last_tick;
-        self.subscriptions.last_tick = tick;
-        let finished = std::mem::take(&mut self.subscriptions.finished);
-        if changes.is_empty() && !ticked && finished.is_empty() {
-            return;
+        subs.pending_tick |= tick != subs.last_tick;
+        subs.last_tick = tick;
+        if subs.pending_chunks.is_empty()
+            && !subs.pending_layers
+            && !subs.pending_tick
+            && subs.finished.is_empty()
+        {
+            return false;
         }
+        if subs.next_fanout.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        let mut chunks: Vec<(LayerId, glam::IVec3)> = subs.pending_chunks.drain().collect();
+        chunks.sort_unstable_by_key(|&(l, p)| (l, p.z, p.y, p.x));
+        let changes = Changes {
+            chunks,
+            layers: std::mem::take(&mut subs.pending_layers),
+        };
+        let ticked = std::mem::take(&mut subs.pending_tick);
+        let finished = std::mem::take(&mut subs.finished);
         let limit = self.config.subscriptions.max_pending_bytes;
         let max_chunks = self.config.subscriptions.max_notified_chunks;
         // The params after `"subscription":ID,`, per filter (most subscribers share one).
@@ -213,6 +264,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 self.touched.push(sub.connection);
             }
         }
+        true
     }
 }
 
