@@ -24,5 +24,4 @@ pub mod script_host;
 pub mod script_library;
 pub mod scripting;
 pub mod server;
-pub mod viewer;
 pub mod worldfile;

@@ -328,7 +328,7 @@ fn a_foreign_origin_cannot_open_a_websocket_and_loopback_pages_and_listed_origin
 }
 
 #[test]
-fn the_websocket_port_serves_the_status_page_over_plain_http() {
+fn the_websocket_port_serves_the_viewer_over_plain_http() {
     let server = networked(|_| {});
     let mut s = TcpStream::connect(ws_addr(&server)).unwrap();
     s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
@@ -342,7 +342,19 @@ fn the_websocket_port_serves_the_status_page_over_plain_http() {
         &page[..60.min(page.len())]
     );
     assert!(page.contains("Content-Type: text/html"));
-    assert!(page.contains("goxel.subscribe"), "the page subscribes");
+    assert!(page.contains("viewer.js"), "the page loads the viewer");
+    let mut s = TcpStream::connect(ws_addr(&server)).unwrap();
+    s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    s.write_all(b"GET /viewer.js HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut script = String::new();
+    s.read_to_string(&mut script).unwrap();
+    assert!(
+        script.contains("Content-Type: text/javascript"),
+        "{}",
+        &script[..80.min(script.len())]
+    );
+    assert!(script.contains("goxel.subscribe"), "the viewer subscribes");
     let mut s = TcpStream::connect(ws_addr(&server)).unwrap();
     s.write_all(b"GET /../etc/passwd HTTP/1.1\r\n\r\n").unwrap();
     let mut reply = String::new();

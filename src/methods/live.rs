@@ -96,10 +96,11 @@ pub fn authenticate(_: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcEr
     Ok(Reply::Session(Session::Authenticate(token.into_owned())))
 }
 
-/// `goxel.get_chunks {chunks: [[layer, cx, cy, cz], ...]}` or `{region, layer?}` →
+/// `goxel.get_chunks {chunks: [[layer, cx, cy, cz], ...]}`, `{region, layer?}` or `{layer?}` →
 /// `{seq, tick, encoding: "rle1", chunks: [{layer, chunk: [cx, cy, cz], data}]}` with `data`
 /// the base64 of [`crate::chunk_encoding`]. Listed chunks are all returned (an absent one
-/// encodes as empty); a region returns the existing chunks overlapping it.
+/// encodes as empty); a region returns the existing chunks overlapping it, and neither every
+/// existing chunk (of `layer`, if given).
 pub fn get_chunks(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let snapshot = ctx.world.snapshot();
     let mut wanted: Vec<(LayerId, IVec3)> = Vec::new();
@@ -133,29 +134,31 @@ pub fn get_chunks(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcEr
             }
             wanted.push((LayerId(layer), IVec3::from_array(p)));
         }
-    } else if let Some(region) = region(params, "region", usize::MAX)? {
+    } else {
+        // A region, or without one every chunk (a viewer's first load).
+        let region = region(params, "region", usize::MAX)?;
+        let field = if region.is_some() { "region" } else { "chunks" };
         let layer = params.integer::<u32>("layer", usize::MAX)?.map(LayerId);
         for l in snapshot.layers() {
             if layer.is_some_and(|id| id != l.id) {
                 continue;
             }
-            for (pos, _) in l.chunks_in(&region) {
+            let chunks = match &region {
+                Some(r) => l.chunks_in(r),
+                None => l.chunks_sorted(),
+            };
+            for (pos, _) in chunks {
                 wanted.push((l.id, pos));
                 if wanted.len() > MAX_CHUNKS_PER_CALL {
                     return Err(RpcError::invalid_params(
-                        "region",
+                        field,
                         format!(
-                            "holds more than {MAX_CHUNKS_PER_CALL} chunks; ask for a smaller region"
+                            "the world holds more than {MAX_CHUNKS_PER_CALL} chunks here; ask for a region (or a list of chunks) at a time"
                         ),
                     ));
                 }
             }
         }
-    } else {
-        return Err(RpcError::invalid_params(
-            "chunks",
-            "required: chunks ([[layer, cx, cy, cz], ...]) or region ({min, max})",
-        ));
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     let empty = systems::ChunkData::empty();
