@@ -185,7 +185,7 @@ fn life(c: &mut Criterion) {
 
 criterion_group!(benches, fall, idle, life);
 
-#[path = "support/socket_client.rs"]
+#[path = "../tests/support/lean_client.rs"]
 mod socket_client;
 
 use socket_client::Client;

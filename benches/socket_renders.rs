@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-#[path = "support/socket_client.rs"]
+#[path = "../tests/support/lean_client.rs"]
 mod socket_client;
 
 use socket_client::Client;

@@ -14,8 +14,6 @@
 //!
 //! Each prints the median of 5 rounds and the rounds themselves.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -24,21 +22,20 @@ const CUBE: &str = include_str!("../assets/scripts/create_cube.js");
 
 const ROUNDS: usize = 5;
 
+#[path = "../tests/support/lean_client.rs"]
+mod socket_client;
+
+/// One connection that runs scripts under increasing ids.
 struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
+    inner: socket_client::Client,
     next_id: u64,
-    line: String,
 }
 
 impl Client {
     fn connect(path: &Path) -> Client {
-        let stream = UnixStream::connect(path).expect("connect to the server socket");
         Client {
-            reader: BufReader::new(stream.try_clone().expect("clone stream")),
-            writer: stream,
+            inner: socket_client::Client::connect(path),
             next_id: 0,
-            line: String::new(),
         }
     }
 
@@ -46,17 +43,14 @@ impl Client {
     fn script(&mut self, script_json: &str) {
         self.next_id += 1;
         let request = format!(
-            "{{\"jsonrpc\":\"2.0\",\"method\":\"goxel.execute_script\",\"params\":{{\"script\":{script_json}}},\"id\":{}}}\n",
+            "{{\"jsonrpc\":\"2.0\",\"method\":\"goxel.execute_script\",\"params\":{{\"script\":{script_json}}},\"id\":{}}}",
             self.next_id
         );
-        self.writer.write_all(request.as_bytes()).expect("send");
-        self.line.clear();
-        self.reader.read_line(&mut self.line).expect("reply");
         let id = format!("\"id\":{}}}", self.next_id);
+        let line = self.inner.call(&request);
         assert!(
-            self.line.contains("\"success\":true") && self.line.trim_end().ends_with(&id),
-            "bad reply: {}",
-            self.line
+            line.contains("\"success\":true") && line.trim_end().ends_with(&id),
+            "bad reply: {line}"
         );
     }
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::config::Config;
 use crate::methods::simulation::{SimClock, change_rules};
 use crate::methods::{self, Ctx, NoJournal, Reply, ServerFacts, scripts};
-use crate::rpc::{Dispatch, Request, RpcError, handle_line};
+use crate::rpc::{Dispatch, Request, RpcError, codes, handle_line};
 use crate::script_host::WorldHost;
 use crate::scripting::{PoolConfig, ScriptDone, ScriptPool, SubmitError};
 use crate::server::world_settings;
@@ -70,6 +70,11 @@ impl Dispatch for BatchRunner<'_> {
             }
             // Batch mode is sequential: heavy work runs in place, in file order.
             Reply::Background(job) => job.run(),
+            Reply::Session(_) => Err(RpcError::server(
+                codes::INVALID_REQUEST,
+                "subscriptions and authentication need a connection; batch mode has none",
+                None,
+            )),
         }
     }
 }

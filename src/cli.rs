@@ -1,5 +1,5 @@
-//! The command line: `voxeld [serve]`, `replay`, `batch`, `convert`, `call` and
-//! `journal check|repair`, and how command-line overrides are merged into the RON [`Config`].
+//! The command line: `voxeld [serve]`, `replay`, `batch`, `convert`, `call`, `mcp` and
+//! `journal check|repair|compact`, and how command-line overrides are merged into the RON [`Config`].
 //!
 //! ```
 //! use clap::Parser;
@@ -42,7 +42,8 @@ impl Cli {
 pub enum Command {
     /// Run the server on a Unix socket (the default when no subcommand is given).
     Serve(ServeArgs),
-    /// Replay a journal, print the world hash and optionally write the world out.
+    /// Replay a journal (a file, a segment directory or a data directory), print the world hash
+    /// and optionally write the world out.
     Replay(ReplayArgs),
     /// Run the JSON-RPC requests of an NDJSON file in order, print the replies and the final hash.
     Batch(BatchArgs),
@@ -53,7 +54,10 @@ pub enum Command {
     Call(CallArgs),
     /// Render a world to a PNG: IN is a .vxs, .gox or .vox file, a journal or a data directory.
     Render(RenderArgs),
-    /// Inspect or fix a journal file.
+    /// Serve the Model Context Protocol on stdin/stdout (for AI agents), bridging to a running
+    /// server's socket, or with --embedded to a world of its own (docs/mcp.md).
+    Mcp(McpArgs),
+    /// Inspect, fix or compact a journal (a file, a segment directory or a data directory).
     Journal {
         /// The journal operation.
         #[command(subcommand)]
@@ -111,7 +115,9 @@ impl ServeArgs {
 /// Options of `voxeld replay`.
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
-    /// The journal file to replay.
+    /// The journal to replay: a journal file, a directory of segments (the journal directory
+    /// or an archive) or a data directory (its snapshot, or with `--until-seq` the newest
+    /// snapshot at or before it, and the segments after it).
     #[arg(value_name = "JOURNAL")]
     pub journal: PathBuf,
     /// Start from this snapshot instead of an empty world.
@@ -228,6 +234,34 @@ pub struct CallArgs {
     pub timeout: u64,
 }
 
+/// Options of `voxeld mcp`.
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// The running server's socket.
+    #[arg(long, value_name = "PATH", default_value = "/tmp/goxel.sock")]
+    pub socket: PathBuf,
+    /// Start a server of its own (private socket; a private data directory unless --data-dir)
+    /// instead of connecting to --socket.
+    #[arg(long)]
+    pub embedded: bool,
+    /// RON config file of the embedded server.
+    #[arg(long, value_name = "FILE", requires = "embedded")]
+    pub config: Option<PathBuf>,
+    /// Data directory of the embedded server, kept after the session (default: a private
+    /// directory removed at the end).
+    #[arg(long, value_name = "DIR", requires = "embedded")]
+    pub data_dir: Option<PathBuf>,
+    /// Script worker threads of the embedded server.
+    #[arg(long, value_name = "N", requires = "embedded")]
+    pub workers: Option<usize>,
+    /// Script directory of the embedded server; repeatable.
+    #[arg(long = "script-dir", value_name = "DIR", requires = "embedded")]
+    pub script_dirs: Vec<PathBuf>,
+    /// Seconds to wait for a reply from the server.
+    #[arg(long, value_name = "S", default_value_t = 330)]
+    pub timeout: u64,
+}
+
 /// Options of `voxeld batch`.
 #[derive(Debug, Clone, Args)]
 pub struct BatchArgs {
@@ -261,20 +295,47 @@ impl BatchArgs {
 #[derive(Debug, Clone, Subcommand)]
 pub enum JournalAction {
     /// Verify every record's checksum and sequence; report a torn tail without changing anything.
+    /// PATH is a journal file or a directory of segments (then the seqs must run on from one
+    /// segment to the next).
     Check {
-        /// The journal file.
+        /// The journal file or segment directory.
         #[arg(value_name = "PATH")]
         path: PathBuf,
     },
-    /// Truncate a torn tail so the journal ends at its last good record.
+    /// Truncate a torn tail so the journal ends at its last good record (of a segment
+    /// directory: its last segment).
     Repair {
-        /// The journal file.
+        /// The journal file or segment directory.
         #[arg(value_name = "PATH")]
         path: PathBuf,
         /// Also cut at corruption in the middle, dropping every record from the damaged one on.
         #[arg(long)]
         truncate_corrupt: bool,
     },
+    /// Snapshot a data directory that no server is using, and delete (or, with
+    /// `journal.retain`, archive) the journal segments the snapshot covers.
+    Compact(CompactArgs),
+}
+
+/// Options of `voxeld journal compact`.
+#[derive(Debug, Clone, Args)]
+pub struct CompactArgs {
+    /// The data directory (as `serve --data-dir`).
+    #[arg(value_name = "DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// RON config file (journal and snapshot settings); built-in defaults without it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl CompactArgs {
+    /// Loads `--config` (or the defaults) with `data_dir` set, and validates it.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = load_or_default(self.config.as_ref())?;
+        config.data_dir.clone_from(&self.data_dir);
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 fn load_or_default(path: Option<&PathBuf>) -> Result<Config, ConfigError> {
@@ -378,11 +439,32 @@ mod tests {
             Command::Journal { action: JournalAction::Check { path } } if path == Path::new("j.vxj")
         ));
         assert!(matches!(
+            parse(&["voxeld", "journal", "compact", "data"]),
+            Command::Journal { action: JournalAction::Compact(args) } if args.data_dir == Path::new("data")
+        ));
+        assert!(matches!(
             parse(&["voxeld", "journal", "repair", "j.vxj"]),
             Command::Journal {
                 action: JournalAction::Repair { .. }
             }
         ));
+    }
+
+    #[test]
+    fn mcp_bridges_or_embeds() {
+        let Command::Mcp(mcp) = parse(&["voxeld", "mcp"]) else {
+            panic!("expected mcp")
+        };
+        assert_eq!(mcp.socket, PathBuf::from("/tmp/goxel.sock"));
+        assert!(!mcp.embedded);
+        let Command::Mcp(mcp) = parse(&["voxeld", "mcp", "--embedded", "--script-dir", "lib"])
+        else {
+            panic!("expected mcp")
+        };
+        assert!(mcp.embedded);
+        assert_eq!(mcp.script_dirs, [PathBuf::from("lib")]);
+        // Options of the embedded server make no sense for a bridge.
+        assert!(Cli::try_parse_from(["voxeld", "mcp", "--data-dir", "d"]).is_err());
     }
 
     #[test]

@@ -48,6 +48,114 @@ pub struct Config {
     pub files: FilesConfig,
     /// Renders `goxel.render_scene` keeps in file-path mode.
     pub renders: RendersConfig,
+    /// Change notifications (`goxel.subscribe`) and their bounds.
+    pub subscriptions: SubscriptionsConfig,
+    /// The raw TCP transport (newline-delimited JSON-RPC, as on the Unix socket).
+    pub tcp: TcpConfig,
+    /// The WebSocket transport (one JSON-RPC message per text frame) and its static pages.
+    pub websocket: WebSocketConfig,
+    /// Tokens for the network transports, with their permissions.
+    pub auth: AuthConfig,
+}
+
+/// Change notifications.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubscriptionsConfig {
+    /// Unsent output bytes past which a subscriber gets one `goxel.resync` notice and no more
+    /// notifications until its output drains (a slow reader costs bounded memory).
+    pub max_pending_bytes: usize,
+    /// Changed chunks listed in one `goxel.world_changed`; beyond it the notification gives
+    /// only the count and the bounding box.
+    pub max_notified_chunks: usize,
+}
+
+impl Default for SubscriptionsConfig {
+    fn default() -> Self {
+        Self {
+            max_pending_bytes: 1 << 20,
+            max_notified_chunks: 4096,
+        }
+    }
+}
+
+/// The TCP listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TcpConfig {
+    /// Whether to listen.
+    pub enabled: bool,
+    /// Address and port; loopback unless you mean to serve other machines.
+    pub address: String,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            address: "127.0.0.1:7767".into(),
+        }
+    }
+}
+
+/// The WebSocket listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSocketConfig {
+    /// Whether to listen.
+    pub enabled: bool,
+    /// Address and port; loopback unless you mean to serve other machines.
+    pub address: String,
+    /// `Origin` values allowed to open a WebSocket (e.g. `"https://viewer.example"`), besides
+    /// clients that send no `Origin` and pages served by this port on a loopback host.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            address: "127.0.0.1:7768".into(),
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Tokens for TCP and WebSocket clients. With none configured, those clients have every
+/// permission (keep them on loopback then); with any, a client must present one first.
+/// The Unix socket is guarded by its file mode and always has every permission.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Tokens written in the configuration.
+    pub tokens: Vec<TokenConfig>,
+    /// A file of tokens, one per line: `TOKEN PERMISSION,PERMISSION`; `#` starts a comment.
+    /// It must not be readable or writable by group or others (mode 0600 or stricter).
+    /// Relative to `data_dir` unless absolute.
+    pub tokens_file: Option<PathBuf>,
+}
+
+/// One token and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The secret a client presents.
+    pub token: String,
+    /// What it may do.
+    pub permissions: Vec<Permission>,
+}
+
+/// What a client may do; each method needs one (`docs/methods.md`, "Permissions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+pub enum Permission {
+    /// Read the world, status, subscribe.
+    Read,
+    /// Change voxels and layers, undo, redo, step the simulation.
+    Edit,
+    /// Run scripts.
+    Script,
+    /// Files (load, save, export), renders to files, simulation rules, everything else.
+    Admin,
 }
 
 /// The managed renders directory and its bounds.
@@ -109,6 +217,9 @@ pub struct SocketConfig {
     pub max_frame_bytes: usize,
     /// Pending reply bytes per connection before it is no longer read (backpressure).
     pub max_output_bytes: usize,
+    /// A connection whose pending replies stay at or above `max_output_bytes` this long (ms) —
+    /// a client that sends but does not read — is dropped with a log line; 0 never drops.
+    pub slow_reader_timeout_ms: u64,
 }
 
 /// Script pool settings and per-script limits.
@@ -149,8 +260,20 @@ pub struct ScriptsConfig {
 pub struct JournalConfig {
     /// Without a journal, edits are lost on exit; useful only for throwaway servers and tests.
     pub enabled: bool,
-    /// Journal file, relative to `data_dir` unless absolute.
+    /// The single-file journal of earlier versions, relative to `data_dir` unless absolute:
+    /// found at start-up, it is moved into `dir` as the first segment (a rename).
     pub path: PathBuf,
+    /// Directory of the journal's segment files, relative to `data_dir` unless absolute.
+    pub dir: PathBuf,
+    /// A segment is closed and a new one started once it holds this many bytes (and at every
+    /// snapshot), so covered history can be deleted a segment at a time.
+    pub segment_bytes: u64,
+    /// Snapshots kept, with the segments after each, in `archive_dir` for point-in-time replay
+    /// (`voxeld replay`); 0 deletes covered segments instead. The archive is never read at
+    /// start-up.
+    pub retain: usize,
+    /// Where retained snapshots and segments go, relative to `data_dir` unless absolute.
+    pub archive_dir: PathBuf,
     /// When appended records are forced to disk.
     pub fsync: FsyncPolicy,
     /// Snapshots bound start-up time: start-up loads the newest one plus the journal tail.
@@ -226,6 +349,7 @@ impl Default for SocketConfig {
             max_connections: 1024,
             max_frame_bytes: 16 * 1024 * 1024,
             max_output_bytes: 8 * 1024 * 1024,
+            slow_reader_timeout_ms: 30_000,
         }
     }
 }
@@ -254,6 +378,10 @@ impl Default for JournalConfig {
         Self {
             enabled: true,
             path: PathBuf::from("journal.vxj"),
+            dir: PathBuf::from("journal"),
+            segment_bytes: 64 << 20,
+            retain: 0,
+            archive_dir: PathBuf::from("archive"),
             fsync: FsyncPolicy::EverySec,
             snapshot: SnapshotConfig::default(),
         }
@@ -294,6 +422,10 @@ impl Default for Config {
             simulation: SimulationConfig::default(),
             files: FilesConfig::default(),
             renders: RendersConfig::default(),
+            subscriptions: SubscriptionsConfig::default(),
+            tcp: TcpConfig::default(),
+            websocket: WebSocketConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -420,6 +552,32 @@ impl Config {
             "must be ≥ 1",
         )?;
 
+        check(
+            self.subscriptions.max_pending_bytes >= 1,
+            "subscriptions.max_pending_bytes",
+            "must be ≥ 1",
+        )?;
+        check(
+            self.tcp.address.parse::<std::net::SocketAddr>().is_ok(),
+            "tcp.address",
+            "must be an IP address and port, e.g. \"127.0.0.1:7767\"",
+        )?;
+        check(
+            self.websocket
+                .address
+                .parse::<std::net::SocketAddr>()
+                .is_ok(),
+            "websocket.address",
+            "must be an IP address and port, e.g. \"127.0.0.1:7768\"",
+        )?;
+        for t in &self.auth.tokens {
+            check(
+                t.token.len() >= 16,
+                "auth.tokens",
+                "each token must be at least 16 characters",
+            )?;
+        }
+
         let sc = &self.scripts;
         check(sc.workers >= 1, "scripts.workers", "must be ≥ 1")?;
         check(
@@ -464,6 +622,21 @@ impl Config {
             !j.path.as_os_str().is_empty(),
             "journal.path",
             "must not be empty",
+        )?;
+        check(
+            !j.dir.as_os_str().is_empty(),
+            "journal.dir",
+            "must not be empty",
+        )?;
+        check(
+            !j.archive_dir.as_os_str().is_empty(),
+            "journal.archive_dir",
+            "must not be empty",
+        )?;
+        check(
+            j.segment_bytes >= 4096,
+            "journal.segment_bytes",
+            "must be ≥ 4096",
         )?;
         check(
             !j.snapshot.path.as_os_str().is_empty(),
@@ -512,6 +685,17 @@ impl Config {
     /// The journal file: `journal.path` resolved against `data_dir`.
     pub fn journal_path(&self) -> PathBuf {
         self.data_dir.join(&self.journal.path)
+    }
+
+    /// The segment directory: `journal.dir` resolved against `data_dir`.
+    pub fn journal_dir(&self) -> PathBuf {
+        self.data_dir.join(&self.journal.dir)
+    }
+
+    /// The archive of retained snapshots and segments: `journal.archive_dir` resolved against
+    /// `data_dir`.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.data_dir.join(&self.journal.archive_dir)
     }
 
     /// The snapshot file: `journal.snapshot.path` resolved against `data_dir`.
@@ -579,6 +763,11 @@ fn section_name(type_name: &str) -> &str {
         "SimulationConfig" => "simulation",
         "SimulationFile" => "simulation file",
         "RegionConfig" => "region",
+        "SubscriptionsConfig" => "subscriptions",
+        "TcpConfig" => "tcp",
+        "WebSocketConfig" => "websocket",
+        "AuthConfig" => "auth",
+        "TokenConfig" => "auth.tokens",
         other => other,
     }
 }

@@ -6,12 +6,14 @@
 
 pub mod batch;
 pub mod call;
+pub mod chunk_encoding;
 pub mod cli;
 pub mod codec;
 pub mod config;
 pub mod files;
 pub mod formats;
 pub mod journal;
+pub mod mcp;
 pub mod methods;
 pub mod persist;
 pub mod render;

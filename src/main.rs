@@ -39,11 +39,25 @@ fn main() -> anyhow::Result<()> {
                 &voxeld::config::Config::default(),
             ));
             let from = match &replay.snapshot {
-                Some(path) => persist::load_snapshot(&mut world, path)?,
-                None => 0,
+                Some(path) => Some(persist::load_snapshot(&mut world, path)?),
+                None => None,
             };
-            let applied =
-                worldfile::replay_file(&mut world, &replay.journal, from, replay.until_seq)?;
+            let applied = if replay.journal.is_dir() {
+                worldfile::replay_dir(
+                    &mut world,
+                    &replay.journal,
+                    &voxeld::config::Config::default(),
+                    from,
+                    replay.until_seq,
+                )?
+            } else {
+                worldfile::replay_file(
+                    &mut world,
+                    &replay.journal,
+                    from.unwrap_or(0),
+                    replay.until_seq,
+                )?
+            };
             let s = world.snapshot();
             println!(
                 "{}",
@@ -110,9 +124,18 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Mcp(mcp) => voxeld::mcp::run(&mcp),
         Command::Call(call) => {
             let code = voxeld::call::run(&call)?;
             std::process::exit(code);
+        }
+        Command::Journal {
+            action: JournalAction::Check { path },
+        } if path.is_dir() => {
+            let report = journal::check::check_dir(&path)
+                .with_context(|| format!("checking {}", path.display()))?;
+            println!("{report}");
+            std::process::exit(report.exit_code());
         }
         Command::Journal {
             action: JournalAction::Check { path },
@@ -121,6 +144,13 @@ fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("checking {}", path.display()))?;
             println!("{report}");
             std::process::exit(report.exit_code());
+        }
+        Command::Journal {
+            action: JournalAction::Compact(args),
+        } => {
+            let report = persist::compact(&args.config()?)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
         }
         Command::Journal {
             action:
@@ -134,6 +164,12 @@ fn main() -> anyhow::Result<()> {
             } else {
                 RepairMode::TornTailOnly
             };
+            if path.is_dir() {
+                let report = journal::check::repair_dir(&path, mode)
+                    .with_context(|| format!("repairing {}", path.display()))?;
+                println!("{report}");
+                return Ok(());
+            }
             let report = journal::check::repair_path(&path, mode)
                 .with_context(|| format!("repairing {}", path.display()))?;
             println!("{report}");

@@ -1,5 +1,18 @@
-//! Persistence around the world: recovery at start-up (newest snapshot + journal tail), the
-//! journal [`Recorder`] the methods write through, snapshot policy, and journal replay.
+//! Persistence around the world: recovery at start-up (newest snapshot + the journal
+//! segments after it), the journal [`Recorder`] the methods write through, the snapshot policy,
+//! rotation and retirement of segments, and journal replay.
+//!
+//! # Bounded journal
+//! The journal is a directory of segments ([`crate::journal::segments`]). At each periodic
+//! snapshot the loop starts a new segment at the snapshot's `seq + 1`, writes the snapshot off
+//! the world thread, and once it is durable deletes the segments it covers (or archives them,
+//! `journal.retain`). The order, and why a crash at any point recovers the last acknowledged
+//! seq, is in `docs/journal-format.md` ("Segments").
+//!
+//! # A failed write
+//! A write that fails (a full disk) is cut back out by the writer; the edit is refused,
+//! `get_status` says `write_error`, and the next edit tries again, so edits resume when space
+//! returns. Unlike a failed fsync (below), nothing is left in doubt.
 //!
 //! Guarantees (see also `docs/journal-format.md`): every applied buffer is handed to the OS by
 //! a `write` before its reply is queued, so a killed process loses nothing acknowledged under
@@ -31,20 +44,30 @@ use crate::codec::{
     Meta, decode_buffer, decode_meta, decode_steps, decode_world, encode_snapshot_payload,
 };
 use crate::config::{Config, FsyncPolicy};
+use crate::journal::segments::{FaultHook, covered_count, list_segments, move_file};
+use crate::journal::snapshot_file::{list_snapshots, snapshot_file_name, write_snapshot_file_with};
 use crate::journal::{
-    self, FileStorage, JournalStorage, JournalWriter, Record, RecordKind, Scan, SyncMode,
-    read_snapshot, snapshot_file::write_snapshot_file,
+    self, CommitError, FileDir, FileStorage, JournalDir, JournalStorage, JournalWriter, OneSegment,
+    Record, RecordKind, Scan, SyncMode, read_snapshot,
 };
 use crate::methods::{Held, JOURNAL_RECOVERY, JournalState, Recorder};
 
 /// Buffers submitted per world update while replaying (one snapshot publication per group).
 const REPLAY_GROUP: usize = 4096;
 
-/// The journal and snapshots of a running server, with the journal in `S` (a file; tests use
-/// a storage that fails on demand, through [`Persistence::open_with_storage`]).
+/// After a failed attempt to start a new segment (a full disk), records written before the
+/// next attempt, so a full disk does not cost an attempt per edit.
+const ROTATE_RETRY_RECORDS: u64 = 1024;
+
+/// The journal and snapshots of a running server, with the journal's segments in `S` (files;
+/// tests use a storage that fails on demand, through [`Persistence::open_with_storage`]).
 pub struct Persistence<S: JournalStorage = FileStorage> {
     /// Held for the server's lifetime: one server per data directory.
     _lock: std::fs::File,
+    /// Where the segments live.
+    dir: Box<dyn JournalDir<Segment = S>>,
+    /// First seqs of the segments, ascending; the last is the one being written.
+    segments: Vec<u64>,
     writer: JournalWriter<S>,
     /// The configured policy (for status and messages; the writer has its [`SyncMode`]).
     policy: FsyncPolicy,
@@ -59,11 +82,22 @@ pub struct Persistence<S: JournalStorage = FileStorage> {
     diverged: bool,
     /// Whether the failure of the journal was logged (it is logged once).
     failure_logged: bool,
-    snapshot_path: PathBuf,
+    /// The last write failed with this error (cleared by the next successful write): the
+    /// edit was refused and cut back out, and the next edit tries again.
+    write_error: Option<String>,
     every_records: u64,
     on_shutdown: bool,
     records_since_snapshot: u64,
-    snapshot_thread: Option<JoinHandle<()>>,
+    /// A segment is closed once it holds this many bytes.
+    segment_bytes: u64,
+    /// What happens to covered segments.
+    retention: Retention,
+    /// The background snapshot: the seq it covers once it is durable.
+    snapshot_thread: Option<JoinHandle<Result<u64, String>>>,
+    /// `seq` of the newest durable snapshot.
+    snapshot_seq: u64,
+    /// Records to write before retrying a failed rotation.
+    rotate_backoff: u64,
 }
 
 fn journal_source(s: Source) -> journal::Source {
@@ -77,94 +111,338 @@ fn journal_source(s: Source) -> journal::Source {
 }
 
 impl Persistence<FileStorage> {
-    /// Opens the journal of `config`, recovering `world` from the newest snapshot and the
-    /// journal records after it. A torn tail is cut (and logged); corruption in the middle of
-    /// the journal stops start-up with an error naming its byte offset.
+    /// Opens the journal of `config` (its segment directory; a single-file journal of an
+    /// earlier version is moved in as the first segment), recovering `world` from the newest
+    /// snapshot and the segments after it. A torn tail is cut (and logged); corruption stops
+    /// start-up with an error naming the file and its byte offset.
     pub fn open(config: &Config, world: &mut VoxelWorld) -> anyhow::Result<Persistence> {
         let lock = lock_data_dir(config)?;
-        let journal_path = config.journal_path();
-        let storage = FileStorage::open(&journal_path)
-            .with_context(|| format!("opening journal {}", journal_path.display()))?;
-        Self::open_parts(
-            config,
-            world,
-            lock,
-            storage,
-            |storage, journal_end, from| {
-                // The journal ends before the snapshot (it was cut by a repair): the snapshot holds
-                // everything, but new records could not follow the old ones. Keep the old journal
-                // aside for inspection and start a new one after the snapshot.
-                let aside = journal_path.with_extension(format!("vxj.behind-snapshot-{from}"));
-                drop(storage);
-                std::fs::rename(&journal_path, &aside)
-                    .with_context(|| format!("moving {} aside", journal_path.display()))?;
-                tracing::warn!(
-                    journal_end, snapshot_seq = from, moved_to = %aside.display(),
-                    "journal ends before the snapshot; starting a new journal after the snapshot"
-                );
-                FileStorage::open(&journal_path)
-                    .with_context(|| format!("opening journal {}", journal_path.display()))
-            },
-        )
+        let dir = FileDir::open(config.journal_dir(), config.archive_dir())
+            .with_context(|| format!("opening {}", config.journal_dir().display()))?;
+        Self::open_locked(config, world, lock, dir)
+    }
+
+    /// [`Persistence::open`] on `dir` (a [`FileDir`] that tests may stop at rotation points).
+    pub fn open_with_dir(
+        config: &Config,
+        world: &mut VoxelWorld,
+        dir: FileDir,
+    ) -> anyhow::Result<Persistence> {
+        let lock = lock_data_dir(config)?;
+        Self::open_locked(config, world, lock, dir)
+    }
+
+    fn open_locked(
+        config: &Config,
+        world: &mut VoxelWorld,
+        lock: std::fs::File,
+        dir: FileDir,
+    ) -> anyhow::Result<Persistence> {
+        migrate_single_file(config, &dir)?;
+        Self::open_parts(config, world, lock, Box::new(dir))
     }
 }
 
-impl<S: JournalStorage> Persistence<S> {
-    /// [`Persistence::open`] with the journal in `storage` instead of the configured file;
-    /// the lock and the snapshots stay in the data directory. For tests that make the journal
-    /// fail under the real server ([`crate::server::spawn_with_storage`]). A journal that ends
-    /// before the snapshot is an error here (the file version sets it aside).
+/// Moves the single-file journal of earlier versions (`journal.path`) into the segment
+/// directory, named after its first record (one rename: a crash leaves it in one place or the
+/// other). A journal that fails to scan stays where it is and stops start-up, as before.
+fn migrate_single_file(config: &Config, dir: &FileDir) -> anyhow::Result<()> {
+    let old = config.journal_path();
+    if !old.is_file() {
+        return Ok(());
+    }
+    if !dir.list()?.is_empty() {
+        bail!(
+            "both a single-file journal {} and segments in {} exist; move one of them away",
+            old.display(),
+            dir.path().display()
+        );
+    }
+    let scan = journal::scan(&FileStorage::open_read_only(&old)?)
+        .with_context(|| format!("scanning journal {}", old.display()))?;
+    let first = scan.seq_range().map_or(1, |r| *r.start());
+    let to = dir.segment_path(first);
+    move_file(&old, &to)
+        .with_context(|| format!("moving {} to {}", old.display(), to.display()))?;
+    tracing::info!(from = %old.display(), to = %to.display(), "single-file journal moved into the segment directory");
+    Ok(())
+}
+
+impl<S: JournalStorage + 'static> Persistence<S> {
+    /// [`Persistence::open`] with the journal in `storage` instead of the configured
+    /// directory, as its one segment (it never rotates); the lock and the snapshots stay in
+    /// the data directory. For tests that make the journal fail under the real server
+    /// ([`crate::server::spawn_with_storage`]). A journal that ends before the snapshot is an
+    /// error here (the directory version sets it aside).
     pub fn open_with_storage(
         config: &Config,
         world: &mut VoxelWorld,
         storage: S,
     ) -> anyhow::Result<Persistence<S>> {
         let lock = lock_data_dir(config)?;
-        Self::open_parts(config, world, lock, storage, |_, end, from| {
-            bail!("the journal ends at seq {end}, before the snapshot at seq {from}")
-        })
+        Self::open_parts(config, world, lock, Box::new(OneSegment::new(storage)))
     }
+}
 
+impl<S: JournalStorage> Persistence<S> {
     fn open_parts(
         config: &Config,
         world: &mut VoxelWorld,
         lock: std::fs::File,
-        storage: S,
-        set_aside: impl FnOnce(S, u64, u64) -> anyhow::Result<S>,
+        mut dir: Box<dyn JournalDir<Segment = S>>,
     ) -> anyhow::Result<Persistence<S>> {
-        let journal_path = config.journal_path();
         let snapshot_path = config.snapshot_path();
         let mode = config.journal.fsync.sync_mode();
-        let (mut writer, mut scan) = JournalWriter::open(storage, mode)
-            .with_context(|| format!("opening journal {}", journal_path.display()))?;
         let from = load_snapshot(world, &snapshot_path)?;
-        if let Some(range) = scan.seq_range()
-            && *range.end() < from
-        {
-            let storage = set_aside(writer.into_storage(), *range.end(), from)?;
-            (writer, scan) = JournalWriter::open(storage, mode)
-                .with_context(|| format!("opening journal {}", journal_path.display()))?;
+        // A snapshot write a crash interrupted: never read, only in the way.
+        let mut tmp = snapshot_path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let _ = std::fs::remove_file(PathBuf::from(tmp));
+        let mut segments = dir.list()?;
+        if segments.is_empty() {
+            dir.create(from + 1)
+                .with_context(|| format!("creating {}", dir.describe(from + 1)))?;
+            segments.push(from + 1);
         }
-        let replayed = replay_records(world, &scan, from, None)
-            .with_context(|| format!("replaying journal {}", journal_path.display()))?;
-        tracing::info!(
-            journal = %journal_path.display(), snapshot_seq = from, replayed, seq = world.seq(),
-            hash = %world.snapshot().hash_hex(), "recovered"
-        );
-        Ok(Persistence {
+        // Segments the snapshot covers are never read: a rotation was interrupted after the
+        // snapshot became durable. Finish it.
+        let retention = Retention {
+            retain: config.journal.retain,
+            archive_dir: config.archive_dir(),
+            snapshot_path: snapshot_path.clone(),
+        };
+        retention.retire_covered(dir.as_mut(), &mut segments, from);
+        let rotating = dir.can_rotate();
+        let mut next_needed = from + 1;
+        let last = segments.len() - 1;
+        let mut replayed = 0;
+        let mut writer = None;
+        for (i, &name) in segments.iter().enumerate() {
+            let what = dir.describe(name);
+            let storage = dir
+                .open(name)
+                .with_context(|| format!("opening journal segment {what}"))?;
+            let scan = if i == last {
+                let (w, scan) = JournalWriter::open(storage, mode)
+                    .with_context(|| format!("opening journal {what}"))?;
+                writer = Some(w);
+                scan
+            } else {
+                let scan =
+                    journal::scan(&storage).with_context(|| format!("opening journal {what}"))?;
+                if let Some(tail) = scan.torn_tail() {
+                    bail!(
+                        "journal segment {what} is corrupt at byte offset {}: a torn tail in a segment that is not the last (later segments follow it)",
+                        tail.offset
+                    );
+                }
+                scan
+            };
+            if let Some(range) = scan.seq_range() {
+                let (first, end) = (*range.start(), *range.end());
+                if rotating && first != name {
+                    bail!(
+                        "journal segment {what} is named for seq {name} but its first record has seq {first}"
+                    );
+                }
+                if first > next_needed || (i > 0 && first != next_needed) {
+                    bail!(
+                        "journal records {next_needed}..{} are missing: segment {what} starts at seq {first}",
+                        first.saturating_sub(1)
+                    );
+                }
+                next_needed = next_needed.max(end + 1);
+            }
+            replayed += replay_records(world, &scan, from, None)
+                .with_context(|| format!("replaying journal {what}"))?;
+        }
+        let mut p = Persistence {
             _lock: lock,
-            writer,
+            writer: writer.expect("the last segment is open"),
+            dir,
+            segments,
             policy: config.journal.fsync,
             group: Vec::new(),
             group_failure: None,
             diverged: false,
             failure_logged: false,
-            snapshot_path,
+            write_error: None,
             every_records: config.journal.snapshot.every_records,
             on_shutdown: config.journal.snapshot.on_shutdown,
             records_since_snapshot: replayed,
+            segment_bytes: config.journal.segment_bytes,
+            retention,
             snapshot_thread: None,
-        })
+            snapshot_seq: from,
+            rotate_backoff: 0,
+        };
+        p.start_after(world.seq())?;
+        tracing::info!(
+            journal = %p.dir.describe(*p.segments.last().unwrap()), segments = p.segments.len(),
+            snapshot_seq = from, replayed, seq = world.seq(),
+            hash = %world.snapshot().hash_hex(), "recovered"
+        );
+        Ok(p)
+    }
+
+    /// Makes the segment being written take `seq + 1` next. It does unless the journal ends
+    /// before the snapshot (it was cut by a repair: the snapshot holds everything, but new
+    /// records could not follow the old ones), or the segment is empty and named otherwise.
+    fn start_after(&mut self, seq: u64) -> anyhow::Result<()> {
+        let name = *self.segments.last().unwrap();
+        let next = seq + 1;
+        match self.writer.next_seq() {
+            Some(n) if n == next => return Ok(()),
+            None if name == next || !self.dir.can_rotate() => return Ok(()),
+            Some(end) if !self.dir.can_rotate() => {
+                bail!(
+                    "the journal ends at seq {}, before the snapshot at seq {seq}",
+                    end - 1
+                )
+            }
+            Some(end) => {
+                // Keep the old segment aside for inspection and start a new one.
+                let aside = self
+                    .dir
+                    .set_aside(name, &format!(".behind-snapshot-{seq}"))
+                    .with_context(|| format!("moving {} aside", self.dir.describe(name)))?;
+                tracing::warn!(
+                    journal_end = end - 1, snapshot_seq = seq, moved_to = %aside,
+                    "journal ends before the snapshot; starting a new segment after the snapshot"
+                );
+            }
+            None => {
+                // An empty segment named for another seq holds nothing: replace it.
+                self.dir
+                    .retire(name, false)
+                    .with_context(|| format!("removing {}", self.dir.describe(name)))?;
+            }
+        }
+        self.segments.pop();
+        let storage = self
+            .dir
+            .create(next)
+            .with_context(|| format!("creating {}", self.dir.describe(next)))?;
+        let (writer, _) = JournalWriter::open(storage, self.writer.mode())
+            .with_context(|| format!("opening {}", self.dir.describe(next)))?;
+        self.writer = writer;
+        self.segments.push(next);
+        Ok(())
+    }
+
+    /// Closes the segment being written and starts a new one, if the directory can: the next
+    /// record (`next_seq`) opens it. Returns whether it did. A failure (a full disk) keeps
+    /// writing the current segment and is retried later; a new segment that exists but
+    /// cannot be used fails the journal (appending to the old one would break the names).
+    fn rotate(&mut self, next_seq: u64) -> bool {
+        if !self.dir.can_rotate() || self.writer.failure().is_some() {
+            return false;
+        }
+        let name = *self.segments.last().unwrap();
+        match self.writer.next_seq() {
+            None => return name == next_seq,
+            Some(n) if n != next_seq || self.writer.pending_count() > 0 => return false,
+            Some(_) => {}
+        }
+        // The old segment is complete before a new one exists: nothing after a gap.
+        if self.writer.is_dirty() && self.writer.sync().is_err() {
+            self.log_failure();
+            return false;
+        }
+        let created = self.dir.create(next_seq).and_then(|storage| {
+            JournalWriter::open(storage, self.writer.mode())
+                .map_err(|e| std::io::Error::other(format!("{e:#}")))
+        });
+        match created {
+            Ok((writer, _)) => {
+                self.writer = writer;
+                self.segments.push(next_seq);
+                tracing::debug!(segment = %self.dir.describe(next_seq), "journal segment started");
+                true
+            }
+            Err(e) => {
+                self.rotate_backoff = ROTATE_RETRY_RECORDS;
+                let exists = self.dir.list().map(|l| l.contains(&next_seq));
+                let removed = match exists {
+                    Ok(false) => true,
+                    Ok(true) => self.dir.retire(next_seq, false).is_ok(),
+                    Err(_) => false,
+                };
+                if removed {
+                    tracing::warn!(error = %e, segment = %self.dir.describe(next_seq), "starting a new journal segment failed; writing on in the current one");
+                } else {
+                    let reason = format!(
+                        "starting journal segment {} failed and it could not be removed: {e}",
+                        self.dir.describe(next_seq)
+                    );
+                    self.writer.fail_with(&reason);
+                    self.log_failure();
+                }
+                false
+            }
+        }
+    }
+
+    /// The snapshot at `seq` is durable: retires the segments it covers ([`Retention`]).
+    fn retire_covered(&mut self, seq: u64) {
+        self.retention
+            .retire_covered(self.dir.as_mut(), &mut self.segments, seq);
+    }
+
+    /// Collects a finished background snapshot; once it is durable, retires what it covers.
+    fn finish_snapshot(&mut self, wait: bool) {
+        let done = self
+            .snapshot_thread
+            .as_ref()
+            .is_some_and(|t| wait || t.is_finished());
+        if !done {
+            return;
+        }
+        let thread = self.snapshot_thread.take().unwrap();
+        match thread.join() {
+            Ok(Ok(seq)) => {
+                self.snapshot_seq = seq;
+                self.retire_covered(seq);
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "writing snapshot failed; the journal segments it would cover are kept")
+            }
+            Err(_) => tracing::error!("the snapshot thread panicked"),
+        }
+    }
+
+    /// Takes a snapshot of `world` now, on this thread: starts a new segment at its seq, writes
+    /// it, and retires what it covers (`voxeld journal compact`). Returns the snapshot's seq.
+    pub fn snapshot_now(&mut self, world: &VoxelWorld) -> anyhow::Result<u64> {
+        self.finish_snapshot(true);
+        let seq = world.seq();
+        self.rotate(seq + 1);
+        save_snapshot_with(
+            &world.snapshot(),
+            world.timers(),
+            &self.retention.snapshot_path,
+            self.dir.fault_hook().as_ref(),
+        )?;
+        self.snapshot_seq = seq;
+        self.records_since_snapshot = 0;
+        self.retire_covered(seq);
+        Ok(seq)
+    }
+
+    /// Waits for the background snapshot, if one is being written, and retires what it
+    /// covers (tests and tools that need a settled directory; the server never waits).
+    pub fn wait_for_snapshot(&mut self) {
+        self.finish_snapshot(true);
+    }
+
+    /// The first seqs of the journal's segments, ascending (the last is being written).
+    pub fn segments(&self) -> &[u64] {
+        &self.segments
+    }
+
+    /// `seq` of the newest durable snapshot (0: none).
+    pub fn snapshot_seq(&self) -> u64 {
+        self.snapshot_seq
     }
 
     /// How many changes (buffers, steps, rule changes) recorded in this iteration wait for their group sync (`Always`; 0
@@ -198,37 +476,39 @@ impl<S: JournalStorage> Persistence<S> {
             self.group.clear();
             self.log_failure();
         }
+        self.finish_snapshot(false);
         // A snapshot covers what has a seq: ticks without one would be taken twice by a replay.
         if self.writer.failure().is_none()
             && self.every_records > 0
             && self.records_since_snapshot >= self.every_records
             && world.unstamped_ticks() == 0
+            && self.snapshot_thread.is_none()
         {
-            let finished = self
-                .snapshot_thread
-                .as_ref()
-                .is_none_or(|t| t.is_finished());
-            if finished {
-                self.records_since_snapshot = 0;
-                let snapshot = world.snapshot();
-                let timers = world.timers().clone();
-                let path = self.snapshot_path.clone();
-                // The snapshot is immutable: encode and write it off the world thread.
-                self.snapshot_thread = Some(std::thread::spawn(move || {
-                    if let Err(e) = save_snapshot(&snapshot, &timers, &path) {
-                        tracing::error!(error = %e, "writing snapshot failed");
-                    }
-                }));
-            }
+            self.records_since_snapshot = 0;
+            let snapshot = world.snapshot();
+            let timers = world.timers().clone();
+            let path = self.retention.snapshot_path.clone();
+            let hook = self.dir.fault_hook();
+            // A new segment from the snapshot's seq on, so the snapshot covers the old ones whole.
+            self.rotate(snapshot.seq + 1);
+            // The snapshot is immutable: encode and write it off the world thread.
+            self.snapshot_thread = Some(std::thread::spawn(move || {
+                save_snapshot_with(&snapshot, &timers, &path, hook.as_ref())
+                    .map(|()| snapshot.seq)
+                    .map_err(|e| format!("{e:#}"))
+            }));
+        } else if self.writer.len() >= self.segment_bytes
+            && world.unstamped_ticks() == 0
+            && self.rotate_backoff == 0
+        {
+            self.rotate(world.seq() + 1);
         }
         outcome
     }
 
     /// Syncs the journal and writes the shutdown snapshot.
     pub fn shutdown(&mut self, world: &VoxelWorld) {
-        if let Some(t) = self.snapshot_thread.take() {
-            let _ = t.join();
-        }
+        self.finish_snapshot(true);
         if self.writer.failure().is_none()
             && let Err(e) = self.writer.sync()
         {
@@ -238,10 +518,20 @@ impl<S: JournalStorage> Persistence<S> {
             tracing::error!(
                 "no shutdown snapshot: the world holds simulation ticks the failed journal lost"
             );
-        } else if self.on_shutdown
-            && let Err(e) = save_snapshot(&world.snapshot(), world.timers(), &self.snapshot_path)
-        {
-            tracing::error!(error = %e, "writing shutdown snapshot failed");
+        } else if self.on_shutdown {
+            // No rotation here: the segments stay until the next periodic snapshot (or
+            // `voxeld journal compact`), so a restart can still be audited from them.
+            match save_snapshot_with(
+                &world.snapshot(),
+                world.timers(),
+                &self.retention.snapshot_path,
+                self.dir.fault_hook().as_ref(),
+            ) {
+                Ok(()) => self.snapshot_seq = world.seq(),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "writing shutdown snapshot failed")
+                }
+            }
         }
     }
 
@@ -314,6 +604,51 @@ impl<S: JournalStorage> Persistence<S> {
     }
 }
 
+/// What `voxeld journal compact` did.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CompactReport {
+    /// The seq the new snapshot covers.
+    pub snapshot_seq: u64,
+    /// Segment files before and after.
+    pub segments_before: usize,
+    pub segments_after: usize,
+    /// Bytes of segment files before and after.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// Whether covered segments were archived (`journal.retain` > 0) rather than deleted.
+    pub archived: bool,
+}
+
+/// `voxeld journal compact`: recovers the data directory of `config` (which no server may be
+/// using: the lock says), writes a snapshot of its world, and retires the segments it covers.
+pub fn compact(config: &Config) -> anyhow::Result<CompactReport> {
+    let bytes = |dir: &Path| -> u64 {
+        crate::journal::segments::list_segments(dir)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(_, p)| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let journal_dir = config.journal_dir();
+    let bytes_before =
+        bytes(&journal_dir) + std::fs::metadata(config.journal_path()).map_or(0, |m| m.len());
+    let segments_before = crate::journal::segments::list_segments(&journal_dir)
+        .map_or(0, |s| s.len())
+        + usize::from(config.journal_path().is_file());
+    let mut world = VoxelWorld::new(crate::server::world_settings(config));
+    let mut p = Persistence::open(config, &mut world)?;
+    let snapshot_seq = p.snapshot_now(&world)?;
+    Ok(CompactReport {
+        snapshot_seq,
+        segments_before,
+        segments_after: p.segments().len(),
+        bytes_before,
+        bytes_after: bytes(&journal_dir),
+        archived: config.journal.retain > 0,
+    })
+}
+
 fn lock_data_dir(config: &Config) -> anyhow::Result<std::fs::File> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -345,18 +680,28 @@ impl<S: JournalStorage> Recorder for Persistence<S> {
             payload,
         };
         self.writer.append(&record).map_err(|e| e.to_string())?;
-        let committed = self.writer.commit().map_err(|e| {
-            format!(
-                "{e}: {}",
-                std::error::Error::source(&e)
-                    .map(|s| s.to_string())
-                    .unwrap_or_default()
-            )
-        });
+        let committed = self.writer.commit();
         self.log_failure();
-        committed?;
-        self.records_since_snapshot += 1;
-        Ok(())
+        match committed {
+            Ok(()) => {
+                if let Some(error) = self.write_error.take() {
+                    tracing::info!(%error, seq, "journal writes work again; edits are accepted");
+                }
+                self.records_since_snapshot += 1;
+                self.rotate_backoff = self.rotate_backoff.saturating_sub(1);
+                Ok(())
+            }
+            Err(e) => {
+                let message = describe_commit_error(&e);
+                if matches!(e, CommitError::Write(_)) {
+                    if self.write_error.is_none() {
+                        tracing::error!(error = %message, "journal write failed: the edit is refused and cut back out; each later edit tries again, reads keep working");
+                    }
+                    self.write_error = Some(message.clone());
+                }
+                Err(message)
+            }
+        }
     }
 
     fn refusal(&self) -> Option<&str> {
@@ -389,11 +734,112 @@ impl<S: JournalStorage> Recorder for Persistence<S> {
 
     fn state(&self) -> JournalState<'_> {
         let fsync = self.policy.name();
-        match self.writer.failure() {
-            None => JournalState::Ok { fsync },
-            Some(error) => JournalState::Failed { fsync, error },
+        match (self.writer.failure(), &self.write_error) {
+            (Some(error), _) => JournalState::Failed { fsync, error },
+            (None, Some(error)) => JournalState::WriteError { fsync, error },
+            (None, None) => JournalState::Ok { fsync },
         }
     }
+}
+
+/// What becomes of the segments a durable snapshot covers.
+struct Retention {
+    /// Snapshots (with their segments) kept in `archive_dir`; 0 deletes covered segments.
+    retain: usize,
+    archive_dir: PathBuf,
+    /// The live snapshot (archived by a hard link).
+    snapshot_path: PathBuf,
+}
+
+impl Retention {
+    /// The snapshot at `seq` is durable: deletes the segments it covers, oldest first, or
+    /// moves them into the archive (with the snapshot) and prunes the archive to `retain`
+    /// snapshots. A failure stops there (the rest is retried after the next snapshot and at
+    /// start-up); the journal itself is unaffected.
+    fn retire_covered<S: JournalStorage>(
+        &self,
+        dir: &mut dyn JournalDir<Segment = S>,
+        segments: &mut Vec<u64>,
+        seq: u64,
+    ) {
+        if !dir.can_rotate() {
+            return;
+        }
+        let archive = self.retain > 0;
+        if archive && let Err(e) = archive_snapshot(&self.snapshot_path, &self.archive_dir, seq) {
+            tracing::error!(error = %format!("{e:#}"), "archiving the snapshot failed; covered segments are kept");
+            return;
+        }
+        let count = covered_count(segments, seq);
+        for _ in 0..count {
+            let name = segments[0];
+            if let Err(e) = dir.retire(name, archive) {
+                tracing::error!(error = %e, segment = %dir.describe(name), "retiring a covered journal segment failed; retried later");
+                return;
+            }
+            segments.remove(0);
+            tracing::debug!(segment = %dir.describe(name), archived = archive, "covered journal segment retired");
+        }
+        if archive && let Err(e) = prune_archive(&self.archive_dir, self.retain, segments[0]) {
+            tracing::error!(error = %format!("{e:#}"), "pruning the journal archive failed");
+        }
+    }
+}
+
+/// What a failed commit says in replies and the log; a full disk is named as such.
+fn describe_commit_error(e: &CommitError) -> String {
+    let source = std::error::Error::source(e);
+    let full = source
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(libc::ENOSPC)
+        });
+    let detail = source.map(|s| s.to_string()).unwrap_or_default();
+    if full {
+        format!("the journal's disk is full ({detail})")
+    } else {
+        format!("{e}: {detail}")
+    }
+}
+
+/// Links (or copies) the snapshot at `path`, which covers `seq`, into `archive` as
+/// `snapshot-<seq>.vxs`, durably; nothing to do if it is there already.
+fn archive_snapshot(path: &Path, archive: &Path, seq: u64) -> anyhow::Result<()> {
+    let to = archive.join(snapshot_file_name(seq));
+    if to.exists() || !path.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(archive).with_context(|| format!("creating {}", archive.display()))?;
+    if std::fs::hard_link(path, &to).is_err() {
+        let mut tmp = to.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::copy(path, &tmp).with_context(|| format!("copying {}", path.display()))?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, &to)?;
+    }
+    std::fs::File::open(archive)?.sync_all()?;
+    Ok(())
+}
+
+/// Keeps the `keep` newest snapshots in `archive`, and the archived segments after the oldest
+/// of them (`first_live`: the first segment still in the journal directory).
+fn prune_archive(archive: &Path, keep: usize, first_live: u64) -> anyhow::Result<()> {
+    let snapshots = list_snapshots(archive)?;
+    for (_, path) in snapshots.iter().skip(keep) {
+        std::fs::remove_file(path)?;
+    }
+    let Some(&(oldest, _)) = snapshots.get(keep.min(snapshots.len()).wrapping_sub(1)) else {
+        return Ok(());
+    };
+    let segments = list_segments(archive)?;
+    let mut names: Vec<u64> = segments.iter().map(|s| s.0).collect();
+    names.push(first_live);
+    for (_, path) in segments.iter().take(covered_count(&names, oldest)) {
+        std::fs::remove_file(path)?;
+    }
+    std::fs::File::open(archive)?.sync_all()?;
+    Ok(())
 }
 
 /// Writes `snapshot`, with the simulation's running `timers`, atomically to `path`.
@@ -402,12 +848,22 @@ pub fn save_snapshot(
     timers: &Timers,
     path: &Path,
 ) -> anyhow::Result<()> {
+    save_snapshot_with(snapshot, timers, path, None)
+}
+
+/// [`save_snapshot`], stopping at rotation points as `hook` says (crash tests).
+pub fn save_snapshot_with(
+    snapshot: &Arc<WorldSnapshot>,
+    timers: &Timers,
+    path: &Path,
+    hook: Option<&FaultHook>,
+) -> anyhow::Result<()> {
     let mut payload = Vec::new();
     encode_snapshot_payload(snapshot, timers, &mut payload);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    write_snapshot_file(path, snapshot.seq, &payload)
+    write_snapshot_file_with(path, snapshot.seq, &payload, hook)
         .with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), seq = snapshot.seq, bytes = payload.len(), "snapshot written");
     Ok(())
@@ -443,6 +899,60 @@ pub fn load_snapshot(world: &mut VoxelWorld, path: &Path) -> anyhow::Result<u64>
     world.set_seq(seq);
     world.update();
     Ok(seq)
+}
+
+/// Replays journal files (segments, ascending by their first seq; a single-file journal
+/// counts as one) onto `world`, which holds the snapshot at `after`: the records with seq in
+/// `(after, until]`, checking that no record is missing between files. The files `after`
+/// covers are not read. A torn tail is ignored (with a note on standard error) in the last
+/// file only. Returns how many records were applied.
+pub fn replay_segment_files(
+    world: &mut VoxelWorld,
+    files: &[(u64, PathBuf)],
+    after: u64,
+    until: Option<u64>,
+) -> anyhow::Result<u64> {
+    let names: Vec<u64> = files.iter().map(|f| f.0).collect();
+    let skip = covered_count(&names, after);
+    let mut next_needed = after + 1;
+    let mut applied = 0;
+    for (i, (name, path)) in files.iter().enumerate().skip(skip) {
+        if until.is_some_and(|u| *name > u && i > skip) {
+            break;
+        }
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let scan = journal::reader::scan_bytes(bytes)
+            .with_context(|| format!("scanning {}", path.display()))?;
+        if let Some(tail) = scan.torn_tail() {
+            if i + 1 < files.len() {
+                bail!(
+                    "journal segment {} is corrupt at byte offset {}: a torn tail in a segment that is not the last",
+                    path.display(),
+                    tail.offset
+                );
+            }
+            eprintln!(
+                "note: ignoring a torn tail of {} bytes at offset {} of {}",
+                tail.len,
+                tail.offset,
+                path.display()
+            );
+        }
+        if let Some(range) = scan.seq_range() {
+            let (first, end) = (*range.start(), *range.end());
+            if first > next_needed || (i > skip && first != next_needed) {
+                bail!(
+                    "journal records {next_needed}..{} are missing: {} starts at seq {first}",
+                    first.saturating_sub(1),
+                    path.display()
+                );
+            }
+            next_needed = next_needed.max(end + 1);
+        }
+        applied += replay_records(world, &scan, world.seq().max(after), until)
+            .with_context(|| format!("replaying {}", path.display()))?;
+    }
+    Ok(applied)
 }
 
 /// Applies the records of `scan` with seq in `(after, until]` to `world`, in order: buffers,

@@ -102,22 +102,83 @@ pub fn read_world(source: &WorldSource, config: &Config) -> anyhow::Result<Voxel
         }
         WorldSource::DataDir(dir) => {
             let mut world = VoxelWorld::new(settings);
-            let snapshot = dir.join(&config.journal.snapshot.path);
-            let from = persist::load_snapshot(&mut world, &snapshot)?;
-            let journal = dir.join(&config.journal.path);
-            if journal.exists() {
-                replay_file(&mut world, &journal, from, None)?;
-            } else if from == 0 {
-                bail!(
-                    "{}: no {} or {} in this directory",
-                    dir.display(),
-                    config.journal.snapshot.path.display(),
-                    config.journal.path.display()
-                );
-            }
+            replay_dir(&mut world, dir, config, None, None)?;
             Ok(world)
         }
     }
+}
+
+/// Reads a directory into the fresh `world`: a **data directory** (its snapshot and the
+/// journal segments after it; with `until`, the newest snapshot at or before `until`, from
+/// the archive if need be, and the archived segments after it) or a **directory of
+/// segments** (the journal directory or an archive, with the archive's snapshots). With
+/// `snapshot` (`voxeld replay --snapshot`, already loaded at that seq) no other snapshot is
+/// used. Records up to `until` are applied; returns how many.
+pub fn replay_dir(
+    world: &mut VoxelWorld,
+    dir: &Path,
+    config: &Config,
+    snapshot: Option<u64>,
+    until: Option<u64>,
+) -> anyhow::Result<u64> {
+    let journal_dir = dir.join(&config.journal.dir);
+    let archive_dir = dir.join(&config.journal.archive_dir);
+    let live_snapshot = dir.join(&config.journal.snapshot.path);
+    let single_file = dir.join(&config.journal.path);
+    let is_data_dir = journal_dir.is_dir() || live_snapshot.is_file() || single_file.is_file();
+    let mut files: Vec<(u64, PathBuf)> = Vec::new();
+    let mut snapshots: Vec<(u64, PathBuf)> = Vec::new();
+    let add_segments = |from: &Path, files: &mut Vec<(u64, PathBuf)>| -> anyhow::Result<()> {
+        for (name, path) in journal::segments::list_segments(from)
+            .with_context(|| format!("listing {}", from.display()))?
+        {
+            if !files.iter().any(|f| f.0 == name) {
+                files.push((name, path));
+            }
+        }
+        Ok(())
+    };
+    if is_data_dir {
+        add_segments(&journal_dir, &mut files)?;
+        add_segments(&archive_dir, &mut files)?;
+        if single_file.is_file() {
+            let scan = journal::scan(&journal::FileStorage::open_read_only(&single_file)?)
+                .with_context(|| format!("scanning {}", single_file.display()))?;
+            files.push((scan.seq_range().map_or(1, |r| *r.start()), single_file));
+        }
+        if live_snapshot.is_file() {
+            let (seq, _) = journal::read_snapshot(&live_snapshot)
+                .with_context(|| format!("reading snapshot {}", live_snapshot.display()))?;
+            snapshots.push((seq, live_snapshot));
+        }
+        snapshots.extend(journal::snapshot_file::list_snapshots(&archive_dir)?);
+    } else {
+        add_segments(dir, &mut files)?;
+        snapshots.extend(journal::snapshot_file::list_snapshots(dir)?);
+    }
+    files.sort_by_key(|f| f.0);
+    if files.is_empty() && snapshots.is_empty() {
+        bail!(
+            "{}: neither a data directory ({} or {}) nor a directory of journal segments",
+            dir.display(),
+            config.journal.snapshot.path.display(),
+            config.journal.dir.display()
+        );
+    }
+    let from = match snapshot {
+        Some(seq) => seq,
+        None => {
+            snapshots.sort_by_key(|s| std::cmp::Reverse(s.0));
+            match snapshots
+                .iter()
+                .find(|(seq, _)| until.is_none_or(|u| *seq <= u))
+            {
+                Some((_, path)) => persist::load_snapshot(world, path)?,
+                None => 0,
+            }
+        }
+    };
+    persist::replay_segment_files(world, &files, from, until)
 }
 
 /// Replays the journal at `path` onto `world` (records after `after`, up to `until`), with a

@@ -4,10 +4,9 @@
 //!
 //! Every server here runs in its own temporary directory; a test that fails kills its child.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,94 +22,12 @@ use voxeld::rpc::Params;
 use voxeld::rpc::codes;
 use voxeld::server::world_settings;
 
-const BIN: &str = env!("CARGO_BIN_EXE_voxeld");
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+mod support;
+
+use support::Client;
+use support::child::{BIN, ChildServer as Server, serve_command};
+
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A `voxeld serve` child process on `dir/voxeld.sock` with data in `dir/data`.
-struct Server {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Server {
-    /// Starts the server with the config file `config` and waits until it accepts connections.
-    fn start(dir: &Path, config: &Path) -> Server {
-        let socket = dir.join("voxeld.sock");
-        let _ = std::fs::remove_file(&socket);
-        let mut child = serve_command(dir, config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + START_TIMEOUT;
-        while UnixStream::connect(&socket).is_err() {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("server exited during start-up: {status}");
-            }
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Server { child, socket }
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.socket)
-    }
-
-    /// `kill -9`: no shutdown code runs.
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM: the clean shutdown (final sync and snapshot); the exit status must be success.
-    fn terminate(mut self) {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = wait_timeout(&mut self.child, START_TIMEOUT);
-        assert!(
-            status.success(),
-            "server exited with {status} after SIGTERM"
-        );
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_command(dir: &Path, config: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .arg("serve")
-        .arg("--socket")
-        .arg(dir.join("voxeld.sock"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .arg("--config")
-        .arg(config)
-        .env("VOXELD_LOG", "warn");
-    command
-}
-
-fn wait_timeout(child: &mut Child, timeout: Duration) -> ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "process did not exit");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// Writes a config file into `dir` with the given fsync policy and snapshot settings.
 fn write_config(dir: &Path, fsync: &str, every_records: u64, on_shutdown: bool) -> PathBuf {
@@ -120,69 +37,6 @@ fn write_config(dir: &Path, fsync: &str, every_records: u64, on_shutdown: bool) 
     );
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// One sequential connection.
-struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
-    next_id: u64,
-}
-
-impl Client {
-    fn connect(path: &Path) -> Client {
-        let stream = UnixStream::connect(path).unwrap();
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        Client {
-            writer: stream.try_clone().unwrap(),
-            reader: BufReader::new(stream),
-            next_id: 1,
-        }
-    }
-
-    /// Sends one request and reads its reply; `None` when the connection broke (server killed).
-    fn try_call(&mut self, method: &str, params: Value) -> Option<Value> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let line = json!({"jsonrpc": "2.0", "method": method, "params": params, "id": id});
-        let mut bytes = line.to_string().into_bytes();
-        bytes.push(b'\n');
-        self.writer.write_all(&bytes).ok()?;
-        let mut reply = String::new();
-        match self.reader.read_line(&mut reply) {
-            Ok(n) if n > 0 && reply.ends_with('\n') => {}
-            _ => return None,
-        }
-        let reply: Value = serde_json::from_str(&reply).unwrap();
-        assert_eq!(reply["id"], id, "{reply}");
-        Some(reply)
-    }
-
-    fn result(&mut self, method: &str, params: Value) -> Value {
-        let reply = self
-            .try_call(method, params.clone())
-            .unwrap_or_else(|| panic!("{method} {params}: connection lost"));
-        assert!(reply.get("error").is_none(), "{method} {params}: {reply}");
-        reply["result"].clone()
-    }
-
-    /// `(world_hash, seq)` from `goxel.get_status`.
-    fn status(&mut self) -> (String, u64) {
-        let s = self.result("goxel.get_status", json!({}));
-        (
-            s["world_hash"].as_str().unwrap().to_string(),
-            s["seq"].as_u64().unwrap(),
-        )
-    }
-
-    fn voxel(&mut self, (x, y, z): (i32, i32, i32)) -> Option<[u8; 4]> {
-        let r = self.result("goxel.get_voxel", json!({"x": x, "y": y, "z": z}));
-        if r["exists"].as_bool().unwrap() {
-            Some(serde_json::from_value(r["color"].clone()).unwrap())
-        } else {
-            None
-        }
-    }
 }
 
 /// The `i`-th edit of a stream: distinct positions, colours that differ from their neighbours.
@@ -220,8 +74,11 @@ fn assert_edits_present(client: &mut Client, range: std::ops::Range<usize>) {
     }
 }
 
+/// The first journal segment (these tests take no periodic snapshot, so it is the only one).
 fn journal_path(dir: &Path) -> PathBuf {
-    dir.join("data").join("journal.vxj")
+    dir.join("data")
+        .join("journal")
+        .join("segment-00000000000000000001.vxj")
 }
 
 /// Byte offsets of the records of the journal at `path`, in order.
@@ -477,10 +334,10 @@ fn hash_survives_restarts(every_records: u64) {
     let server = Server::start(dir.path(), &config);
     let mut client = server.client();
     assert_eq!(client.status(), before_kill, "after kill -9 and restart");
-    // The replay tool agrees with the journal alone as well.
+    // The replay tool agrees, from the data directory (snapshot + segments after it).
     let out = Command::new(BIN)
         .arg("replay")
-        .arg(journal_path(dir.path()))
+        .arg(dir.path().join("data"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
@@ -546,7 +403,9 @@ fn call(
     match methods::call(&mut ctx, method, &params)? {
         Reply::Value(v) => Ok(v),
         Reply::Raw(r) => Ok(serde_json::from_str(r.get()).unwrap()),
-        Reply::Script(_) | Reply::Background(_) => panic!("no scripts or jobs here"),
+        Reply::Script(_) | Reply::Background(_) | Reply::Session(_) => {
+            panic!("no scripts, jobs or sessions here")
+        }
     }
 }
 
@@ -782,8 +641,7 @@ fn a_journal_cut_behind_the_snapshot_is_set_aside_and_edits_continue() {
     server.kill9();
     let aside = dir
         .path()
-        .join("data")
-        .join("journal.vxj.behind-snapshot-20");
+        .join("data/journal/segment-00000000000000000001.vxj.behind-snapshot-20");
     assert!(aside.exists(), "the old journal is kept for inspection");
     let server = Server::start(dir.path(), &config);
     let mut client = server.client();
@@ -907,11 +765,7 @@ fn in_process_config(dir: &Path) -> Config {
 impl Client {
     /// Sends one raw line and reads one reply line.
     fn line(&mut self, line: &str) -> Value {
-        self.writer.write_all(line.as_bytes()).unwrap();
-        self.writer.write_all(b"\n").unwrap();
-        let mut reply = String::new();
-        self.reader.read_line(&mut reply).unwrap();
-        serde_json::from_str(&reply).unwrap()
+        self.request(line)
     }
 }
 

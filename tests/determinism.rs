@@ -112,7 +112,7 @@ fn replay(journal: &Path, until: Option<u64>) -> Value {
 #[test]
 fn eight_concurrent_clients_replay_to_the_live_hash_at_the_end_and_midway() {
     let mut server = TestServer::start_with(|c| c.scripts.workers = 4);
-    let journal = server.dir.path().join("data").join("journal.vxj");
+    let journal = server.dir.path().join("data").join("journal");
     let mut observer = server.client();
 
     run_phase(&server, 0);

@@ -45,3 +45,37 @@ fn the_error_code_table_is_the_code_table() {
     let table: Vec<(i32, String)> = TABLE.iter().map(|(c, m)| (*c, m.to_string())).collect();
     assert_eq!(rows, table);
 }
+
+#[test]
+fn the_permissions_table_is_the_method_table() {
+    let doc = doc();
+    let start = doc.find("## Permissions").expect("a permissions section");
+    let rows: Vec<(String, Vec<String>)> = doc[start..]
+        .lines()
+        .skip_while(|l| !l.starts_with("| permission"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            let names = cells[1]
+                .split(", ")
+                .map(|n| n.trim_matches('`').to_string())
+                .collect();
+            (cells[0].to_string(), names)
+        })
+        .collect();
+    for m in METHODS {
+        let need = format!("{:?}", m.permission);
+        let row = rows
+            .iter()
+            .find(|(p, _)| *p == need)
+            .expect("a row per permission");
+        assert!(
+            row.1.iter().any(|n| n == m.name),
+            "{} needs {need} but the docs say otherwise",
+            m.name
+        );
+    }
+    let listed: usize = rows.iter().map(|(_, n)| n.len()).sum();
+    assert_eq!(listed, METHODS.len());
+}

@@ -1,54 +1,23 @@
 //! The seed document's three Python examples, run unchanged (but for the socket path) against
 //! the real `voxeld` binary; then `goxel.get_voxel` sees the cube the first one built.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-struct Server {
-    child: Child,
-    socket: PathBuf,
+use std::path::Path;
+use std::process::Command;
+
+use support::child::{ChildServer, START_TIMEOUT, bare_serve_command, wait_timeout};
+
+/// Starts `voxeld serve` with the extra arguments `extra`.
+fn start(dir: &Path, extra: &[&str]) -> ChildServer {
+    let mut command = bare_serve_command(dir);
+    command.args(extra);
+    ChildServer::spawn(command, dir, None)
 }
 
-impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
-        let socket = dir.join("goxel.sock");
-        let child = Command::new(env!("CARGO_BIN_EXE_voxeld"))
-            .arg("serve")
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--data-dir")
-            .arg(dir.join("data"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while UnixStream::connect(&socket).is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server { child, socket }
-    }
-
-    fn call(&self, line: &str) -> serde_json::Value {
-        let mut s = UnixStream::connect(&self.socket).unwrap();
-        s.write_all(line.as_bytes()).unwrap();
-        s.write_all(b"\n").unwrap();
-        let mut reply = String::new();
-        BufReader::new(s).read_line(&mut reply).unwrap();
-        serde_json::from_str(&reply).unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// One request on a fresh connection.
+fn call(server: &ChildServer, line: &str) -> serde_json::Value {
+    server.client().request(line)
 }
 
 fn run_example(name: &str, socket: &Path, replace: &[(&str, &str)]) -> String {
@@ -85,7 +54,7 @@ fn the_seed_examples_run_unchanged_and_the_cube_is_there() {
         "goxel.addVoxel(10, 10, 10, [0, 0, 255, 255]); 6 * 7",
     )
     .unwrap();
-    let server = Server::start(dir.path(), &["--script-dir", scripts.to_str().unwrap()]);
+    let server = start(dir.path(), &["--script-dir", scripts.to_str().unwrap()]);
 
     let out = run_example("execute_script_from_string.py", &server.socket, &[]);
     assert!(out.contains("'success': True"), "{out}");
@@ -96,17 +65,24 @@ fn the_seed_examples_run_unchanged_and_the_cube_is_there() {
     );
     assert!(out.contains("'id': 1"), "{out}");
     for (x, y, z) in [(0, 0, 0), (4, 4, 4), (2, 3, 1)] {
-        let v = server.call(&format!(
-            r#"{{"jsonrpc":"2.0","method":"goxel.get_voxel","params":{{"x":{x},"y":{y},"z":{z}}},"id":9}}"#
-        ));
+        let v = call(
+            &server,
+            &format!(
+                r#"{{"jsonrpc":"2.0","method":"goxel.get_voxel","params":{{"x":{x},"y":{y},"z":{z}}},"id":9}}"#
+            ),
+        );
         assert_eq!(v["result"]["exists"], true, "{v}");
         assert_eq!(v["result"]["color"], serde_json::json!([255, 0, 0, 255]));
     }
-    let v = server.call(
+    let v = call(
+        &server,
         r#"{"jsonrpc":"2.0","method":"goxel.get_voxel","params":{"x":5,"y":0,"z":0},"id":9}"#,
     );
     assert_eq!(v["result"]["exists"], false);
-    let status = server.call(r#"{"jsonrpc":"2.0","method":"goxel.get_status","id":3}"#);
+    let status = call(
+        &server,
+        r#"{"jsonrpc":"2.0","method":"goxel.get_status","id":3}"#,
+    );
     assert_eq!(status["result"]["voxel_count"], 125);
 
     let path = scripts.join("script.js");
@@ -136,22 +112,9 @@ fn the_seed_examples_run_unchanged_and_the_cube_is_there() {
 #[test]
 fn sigterm_shuts_down_cleanly_and_removes_the_socket() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Server::start(dir.path(), &[]);
-    let pid = server.child.id() as i32;
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "exit status {status}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut server = start(dir.path(), &[]);
+    server.signal_term();
+    let status = wait_timeout(&mut server.child, START_TIMEOUT);
+    assert!(status.success(), "exit status {status}");
     assert!(!server.socket.exists(), "socket file removed");
 }

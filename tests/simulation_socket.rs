@@ -219,7 +219,7 @@ fn run_clients(server: &TestServer, clients: i64, ops: i64) {
 #[test]
 fn a_live_run_with_ticks_edits_scripts_and_rule_changes_replays_to_the_live_hash() {
     let mut server = TestServer::start_with(with_sand);
-    let journal = server.dir.path().join("data").join("journal.vxj");
+    let journal = server.dir.path().join("data").join("journal");
     let mut c = server.client();
     floor(&mut c);
     run_clients(&server, 4, 30);
@@ -310,7 +310,7 @@ fn a_snapshot_carries_the_tick_and_the_rules() {
     server.stop();
     // The journal is gone: only the shutdown snapshot is left, and the config has no rules.
     let data = server.dir.path().join("data");
-    std::fs::remove_file(data.join("journal.vxj")).unwrap();
+    std::fs::remove_dir_all(data.join("journal")).unwrap();
     let dir = server.dir.path().to_path_buf();
     let restarted = voxeld::server::spawn({
         let mut config = Config::default();
@@ -425,9 +425,14 @@ fn after_timers_survive_a_snapshot_as_a_journal_replay_rebuilds_them() {
     let recover = |name: &str, drop: &str| -> Value {
         let dir = server.dir.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        for file in ["journal.vxj", "snapshot.vxs"] {
-            if file != drop {
-                std::fs::copy(data.join(file), dir.join(file)).unwrap();
+        if drop != "snapshot.vxs" {
+            std::fs::copy(data.join("snapshot.vxs"), dir.join("snapshot.vxs")).unwrap();
+        }
+        if drop != "journal" {
+            std::fs::create_dir_all(dir.join("journal")).unwrap();
+            for entry in std::fs::read_dir(data.join("journal")).unwrap() {
+                let entry = entry.unwrap();
+                std::fs::copy(entry.path(), dir.join("journal").join(entry.file_name())).unwrap();
             }
         }
         let running = voxeld::server::spawn({
@@ -449,7 +454,7 @@ fn after_timers_survive_a_snapshot_as_a_journal_replay_rebuilds_them() {
         running.stop().unwrap();
         last
     };
-    let from_snapshot = recover("snap", "journal.vxj");
+    let from_snapshot = recover("snap", "journal");
     let from_journal = recover("jrnl", "snapshot.vxs");
     assert_eq!(from_snapshot["world_hash"], from_journal["world_hash"]);
     assert_eq!(from_snapshot["tick"], 7);

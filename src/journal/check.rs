@@ -1,5 +1,6 @@
 //! The library side of `voxeld journal check PATH` and `voxeld journal repair PATH`: inspect a
-//! journal without changing it, and cut damage off it, with a report a human can read.
+//! journal (a file, or a directory of segments) without changing it, and cut damage off it,
+//! with a report a human can read.
 //!
 //! `check` never fails on damage: it reports it (the CLI exits non-zero when
 //! [`CheckReport::is_corrupt`]). `repair` cuts a torn tail on its own, but cuts at mid-file
@@ -207,6 +208,11 @@ pub enum RepairError {
         "journal corrupt at byte offset {offset}; truncating there drops {records_after} valid records; pass the truncate-corrupt flag to do so"
     )]
     CorruptionNeedsFlag { offset: u64, records_after: u64 },
+    /// A segment before the last one is corrupt; repairing it would leave a gap.
+    #[error(
+        "journal segment {path} (not the last) is corrupt at byte offset {offset}; repair that file on its own if the records after the damage may go (the segments after it then start after a gap)"
+    )]
+    EarlierSegment { path: String, offset: u64 },
     /// Cutting or syncing the file failed.
     #[error("truncating the journal failed")]
     Io(#[from] io::Error),
@@ -247,4 +253,103 @@ pub fn repair_path(path: impl AsRef<Path>, mode: RepairMode) -> Result<RepairRep
     let path = path.as_ref();
     std::fs::metadata(path).map_err(CheckError::from)?;
     repair(&mut FileStorage::open(path)?, mode)
+}
+
+/// What `journal check` found in a directory of segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirCheckReport {
+    /// Each segment file, ascending by first seq, with its report.
+    pub segments: Vec<(std::path::PathBuf, CheckReport)>,
+    /// Where the seqs do not run on from one segment to the next, or a segment's name does
+    /// not match its first record, or a segment other than the last has a torn tail.
+    pub breaks: Vec<String>,
+}
+
+impl DirCheckReport {
+    /// Whether start-up would refuse these segments.
+    pub fn is_corrupt(&self) -> bool {
+        !self.breaks.is_empty() || self.segments.iter().any(|(_, r)| r.is_corrupt())
+    }
+
+    /// The exit code for `voxeld journal check DIR`: 0 when start-up would accept the
+    /// segments, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.is_corrupt())
+    }
+}
+
+impl fmt::Display for DirCheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "segments:   {}", self.segments.len())?;
+        for (path, report) in &self.segments {
+            writeln!(f, "== {}", path.display())?;
+            writeln!(f, "{report}")?;
+        }
+        if self.breaks.is_empty() {
+            write!(f, "sequence:   continuous")
+        } else {
+            write!(f, "sequence:   broken: {}", self.breaks.join("; "))
+        }
+    }
+}
+
+/// Checks every segment in `dir` and that each one's records follow the previous one's.
+pub fn check_dir(dir: &Path) -> Result<DirCheckReport, CheckError> {
+    let mut report = DirCheckReport {
+        segments: Vec::new(),
+        breaks: Vec::new(),
+    };
+    let segments = super::segments::list_segments(dir)?;
+    let mut previous_end: Option<u64> = None;
+    for (i, (name, path)) in segments.iter().enumerate() {
+        let r = check_path(path)?;
+        if r.torn_tail.is_some() && i + 1 < segments.len() {
+            report.breaks.push(format!(
+                "{} has a torn tail but is not the last segment",
+                path.display()
+            ));
+        }
+        if let Some((first, end)) = r.seq_range {
+            if first != *name {
+                report.breaks.push(format!(
+                    "{} is named for seq {name} but starts at seq {first}",
+                    path.display()
+                ));
+            }
+            if let Some(prev) = previous_end
+                && first != prev + 1
+            {
+                report.breaks.push(format!(
+                    "{} starts at seq {first}, the segment before it ends at seq {prev}",
+                    path.display()
+                ));
+            }
+            previous_end = Some(end);
+        }
+        report.segments.push((path.clone(), r));
+    }
+    Ok(report)
+}
+
+/// [`repair`] on the last segment in `dir` (where a crash leaves a torn tail). Damage in an
+/// earlier segment is refused: cutting it would leave the later segments after a gap, so it
+/// is left to the operator (`journal repair` on that file).
+pub fn repair_dir(dir: &Path, mode: RepairMode) -> Result<RepairReport, RepairError> {
+    let segments = super::segments::list_segments(dir).map_err(CheckError::from)?;
+    let Some(((_, last), earlier)) = segments.split_last() else {
+        return Err(RepairError::Io(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no journal segments in {}", dir.display()),
+        )));
+    };
+    for (_, path) in earlier {
+        let r = check_path(path)?;
+        if let Some(c) = r.corruption {
+            return Err(RepairError::EarlierSegment {
+                path: path.display().to_string(),
+                offset: c.offset,
+            });
+        }
+    }
+    repair_path(last, mode)
 }

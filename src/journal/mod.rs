@@ -33,12 +33,14 @@
 //! - [`reader`]: scanning and verification; torn tail versus mid-file corruption.
 //! - [`check`](mod@check): `voxeld journal check` / `repair`.
 //! - [`snapshot_file`]: the checksummed whole-world snapshot container.
+//! - [`segments`]: the journal as a directory of segment files; rotation points.
 //!
 //! **Architecture invariant:** records carry opaque payload bytes; nothing here knows the world.
 
 pub mod check;
 pub mod format;
 pub mod reader;
+pub mod segments;
 pub mod snapshot_file;
 pub mod storage;
 pub mod writer;
@@ -46,6 +48,7 @@ pub mod writer;
 pub use check::{CheckError, CheckReport, RepairError, RepairMode, RepairReport, check, repair};
 pub use format::{Header, HeaderError, Record, RecordKind, Source};
 pub use reader::{Corruption, Records, Scan, ScanError, TornTail, scan};
+pub use segments::{FileDir, JournalDir, OneSegment, RotationPoint};
 pub use snapshot_file::{SnapshotError, read_snapshot, write_snapshot};
 pub use storage::{FaultyStorage, FileStorage, JournalStorage, MemStorage};
 pub use writer::{AppendError, CommitError, JournalWriter, OpenError, SyncMode};

@@ -20,6 +20,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::segments::{FaultHook, RotationPoint, at_point};
 use super::storage::sync_parent_dir;
 
 /// The first eight bytes of a snapshot file.
@@ -120,15 +121,34 @@ pub fn snapshot_file_name(seq: u64) -> String {
 /// Writes `path` atomically: `<path>.tmp` is written and synced, renamed over `path`, and the
 /// directory synced. A crash leaves either the old file or the new one, never a mix.
 pub fn write_snapshot_file(path: &Path, seq: u64, payload: &[u8]) -> Result<(), SnapshotError> {
+    write_snapshot_file_with(path, seq, payload, None)
+}
+
+/// [`write_snapshot_file`], calling `hook` at its [`RotationPoint`]s (crash tests stop there).
+/// A write that fails (a full disk) removes the temporary file, so it leaves nothing behind.
+pub fn write_snapshot_file_with(
+    path: &Path,
+    seq: u64,
+    payload: &[u8],
+    hook: Option<&FaultHook>,
+) -> Result<(), SnapshotError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    let mut file = File::create(&tmp)?;
-    file.write_all(&encode_snapshot(seq, payload))?;
-    file.sync_all()?;
-    drop(file);
+    let written = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(&encode_snapshot(seq, payload))?;
+        file.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    at_point(hook, RotationPoint::SnapshotWritten(seq))?;
     fs::rename(&tmp, path)?;
+    at_point(hook, RotationPoint::SnapshotRenamed(seq))?;
     sync_parent_dir(path)?;
+    at_point(hook, RotationPoint::SnapshotDurable(seq))?;
     Ok(())
 }
 

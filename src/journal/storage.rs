@@ -247,6 +247,9 @@ pub struct FaultyStorage<S> {
     fail_sync_at: Option<u64>,
     /// Whether every truncate fails (to test the writer's retry of a failed rollback).
     fail_truncate: bool,
+    /// Bytes the "disk" still takes (`None`: unlimited). An append that does not fit writes
+    /// what fits and fails with `StorageFull` (ENOSPC), as `write(2)` on a full disk does.
+    space: Option<u64>,
 }
 
 impl<S: JournalStorage> FaultyStorage<S> {
@@ -260,7 +263,14 @@ impl<S: JournalStorage> FaultyStorage<S> {
             tear_append_at: None,
             fail_sync_at: None,
             fail_truncate: false,
+            space: None,
         }
+    }
+
+    /// Leaves `bytes` of free space on the "disk" (`None`: unlimited): appends beyond it write
+    /// what fits and fail with ENOSPC. `Some(0)` is a full disk; `None` frees space again.
+    pub fn set_space(&mut self, bytes: Option<u64>) {
+        self.space = bytes;
     }
 
     /// Makes the append call with index `n` fail with an I/O error, writing nothing.
@@ -338,6 +348,20 @@ impl<S: JournalStorage> JournalStorage for FaultyStorage<S> {
             self.inner.append(&bytes[..keep.min(bytes.len())])?;
             return Err(injected("torn append"));
         }
+        if let Some(space) = self.space {
+            let fits = usize::try_from(space)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            self.inner.append(&bytes[..fits])?;
+            self.space = Some(space - fits as u64);
+            if fits < bytes.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "no space left on device (injected)",
+                ));
+            }
+            return Ok(());
+        }
         self.inner.append(bytes)
     }
 
@@ -353,6 +377,11 @@ impl<S: JournalStorage> JournalStorage for FaultyStorage<S> {
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         if self.fail_truncate {
             return Err(injected("truncate"));
+        }
+        if let Some(space) = self.space {
+            // Cutting bytes frees them.
+            let freed = self.inner.len()?.saturating_sub(len);
+            self.space = Some(space + freed);
         }
         self.inner.truncate(len)
     }

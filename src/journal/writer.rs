@@ -303,6 +303,15 @@ impl<S: JournalStorage> JournalWriter<S> {
         Ok(())
     }
 
+    /// Fails the journal from outside (the owner found the journal directory in a state it
+    /// cannot append to safely): every later write is refused until it is reopened.
+    pub fn fail_with(&mut self, reason: &str) {
+        if self.failure.is_none() {
+            self.failure = Some(reason.to_string());
+            self.dirty = false;
+        }
+    }
+
     /// Why the journal failed, if it did: it then refuses every write until it is reopened.
     pub fn failure(&self) -> Option<&str> {
         self.failure.as_deref()

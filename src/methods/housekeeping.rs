@@ -75,12 +75,18 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
     })
 }
 
-/// `journal` in `goxel.get_status`: `{state: "off"}`, `{state: "ok", fsync}`, or
+/// `journal` in `goxel.get_status`: `{state: "off"}`, `{state: "ok", fsync}`,
+/// `{state: "write_error", fsync, error, retry}` while the last write failed (a full disk; the
+/// next edit retries), or
 /// `{state: "failed", fsync, error, recovery}` once a sync failed (edits are then refused).
 fn journal_state(state: JournalState<'_>) -> Value {
     match state {
         JournalState::Off => json!({ "state": "off" }),
         JournalState::Ok { fsync } => json!({ "state": "ok", "fsync": fsync }),
+        JournalState::WriteError { fsync, error } => json!({
+            "state": "write_error", "fsync": fsync, "error": error,
+            "retry": super::JOURNAL_WRITE_RETRY,
+        }),
         JournalState::Failed { fsync, error } => json!({
             "state": "failed", "fsync": fsync, "error": error, "recovery": JOURNAL_RECOVERY,
         }),

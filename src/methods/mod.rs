@@ -8,6 +8,7 @@
 mod analysis;
 mod housekeeping;
 mod layers;
+pub mod live;
 pub mod project;
 pub mod renders;
 pub mod scripts;
@@ -84,6 +85,14 @@ pub enum JournalState<'a> {
     Ok {
         /// `Always`, `EverySec` or `Never`.
         fsync: &'a str,
+    },
+    /// The last journal write failed (a full disk, typically): that edit was refused and cut
+    /// back out; the next edit tries again.
+    WriteError {
+        /// The config's fsync policy.
+        fsync: &'a str,
+        /// The write error.
+        error: &'a str,
     },
     /// A sync failed: edits are refused until the server is restarted.
     Failed {
@@ -177,6 +186,9 @@ pub enum Reply {
     /// Heavy work on a snapshot (file writes): the caller runs it off the world thread (or at
     /// once, in batch mode) and answers with its result.
     Background(Job),
+    /// A request about the caller's connection (subscriptions, authentication): the server
+    /// answers it; batch mode has no connection and refuses it.
+    Session(live::Session),
 }
 
 /// Work a method hands off the world thread, on an immutable snapshot.
@@ -251,6 +263,10 @@ impl Ctx<'_> {
             .record(RecordKind::Buffer, outcome.seq, source, &payload)
         {
             self.world.revert_last(applied);
+            // A failed sync fails the journal for good; a failed write does not.
+            if self.journal.refusal().is_some() {
+                return Err(ApplyError::JournalFailed(e));
+            }
             return Err(ApplyError::Journal(e));
         }
         self.journal.hold(Held::Buffer(applied));
@@ -323,11 +339,16 @@ pub fn apply_error(e: ApplyError, field: &str) -> RpcError {
         ApplyError::Journal(msg) => RpcError::server(
             codes::JOURNAL,
             format!("journal write failed, edit not applied: {msg}"),
-            None,
+            Some(serde_json::json!({
+                "journal": "write_error", "error": msg, "retry": JOURNAL_WRITE_RETRY,
+            })),
         ),
         ApplyError::JournalFailed(reason) => journal_failed(&reason),
     }
 }
+
+/// What happens after a failed journal write (not a failed sync), as replies and the status say.
+pub const JOURNAL_WRITE_RETRY: &str = "the failed write was cut back out of the journal; each new edit tries again, so edits work again as soon as the disk accepts writes (e.g. once space is freed); reads keep working";
 
 /// How to get a failed journal going again, as replies and the log say it.
 pub const JOURNAL_RECOVERY: &str =
@@ -380,4 +401,4 @@ pub fn call(ctx: &mut Ctx<'_>, method: &str, params: &Params<'_>) -> Result<Repl
     }
 }
 
-pub use table::{METHODS, Method};
+pub use table::{METHODS, Method, find};

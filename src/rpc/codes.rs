@@ -37,6 +37,11 @@ pub const SCRIPT_EDITS: i32 = -32023;
 pub const SCRIPT_LOGS: i32 = -32024;
 /// A script file could not be used: outside the script directories, missing, unreadable.
 pub const SCRIPT_FILE: i32 = -32025;
+/// A network client has not presented a valid token (`goxel.authenticate`) while tokens are
+/// configured: nothing but `goxel.authenticate` is answered.
+pub const NOT_AUTHENTICATED: i32 = -32030;
+/// The connection's token does not allow the method (`docs/methods.md`, "Permissions").
+pub const PERMISSION_DENIED: i32 = -32031;
 
 /// `goxel.create_project` failed.
 pub const CREATE_PROJECT: i32 = -1001;
@@ -90,6 +95,8 @@ pub const TABLE: &[(i32, &str)] = &[
     (SCRIPT_EDITS, "script edit limit"),
     (SCRIPT_LOGS, "script log limit"),
     (SCRIPT_FILE, "script file unusable"),
+    (NOT_AUTHENTICATED, "authentication required"),
+    (PERMISSION_DENIED, "permission denied"),
     (CREATE_PROJECT, "create_project failed"),
     (LOAD_PROJECT, "load_project failed"),
     (SAVE_PROJECT, "save_project failed"),

@@ -1,15 +1,30 @@
-//! One client connection: its socket, its input framer and its bounded output buffer.
+//! One client connection, whatever its transport: its stream, its input framer and its bounded
+//! output buffer, and how the loop accepts, reads, writes and closes connections.
+//!
+//! A connection whose unsent output passes `socket.max_output_bytes` is not read until it
+//! drains, so a client that stops reading costs bounded memory and never stalls the others. A
+//! client that never drains (it sends and does not read) would otherwise hold its descriptor
+//! and buffer for ever, so one whose output has stayed over the cap for
+//! `socket.slow_reader_timeout_ms` is dropped with a warning ([`Connection::stalled`]).
+//! Write readiness is asked for only while output is stuck, so a plain request costs one
+//! wake-up.
 
 use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
 
-use mio::net::UnixStream;
+use mio::{Interest, Token};
+use serde_json::value::RawValue;
 
-use crate::rpc::LineFramer;
+use super::Server;
+use super::auth::Access;
+use super::transport::Stream;
+use crate::journal::JournalStorage;
+use crate::rpc::{Frame, LineFramer, RpcError, codes, write_error, write_oversized};
 
 /// A client connection owned by the world loop.
 pub struct Connection {
     /// The non-blocking socket.
-    pub stream: UnixStream,
+    pub stream: Stream,
     /// Bytes received, split into frames.
     pub framer: LineFramer,
     /// Reply bytes not yet written to the socket.
@@ -20,6 +35,10 @@ pub struct Connection {
     pub eof: bool,
     /// Replies still owed for scripts this connection started.
     pub pending_scripts: usize,
+    /// Since when unsent output has stayed at or over the cap (the reader stopped reading).
+    over_cap_since: Option<Instant>,
+    /// What the client may do.
+    pub access: Access,
 }
 
 /// What [`Connection::fill`] found.
@@ -34,7 +53,7 @@ pub enum Fill {
 
 impl Connection {
     /// A connection over `stream`.
-    pub fn new(stream: UnixStream, max_frame_bytes: usize) -> Connection {
+    pub fn new(stream: Stream, max_frame_bytes: usize, access: Access) -> Connection {
         Connection {
             stream,
             framer: LineFramer::new(max_frame_bytes),
@@ -42,7 +61,20 @@ impl Connection {
             written: 0,
             eof: false,
             pending_scripts: 0,
+            over_cap_since: None,
+            access,
         }
+    }
+
+    /// Whether this connection's output has stayed at or over `cap` for at least `timeout`
+    /// (`None`: never drop). Call after each flush; output below the cap resets the clock.
+    pub fn stalled(&mut self, cap: usize, timeout: Option<Duration>, now: Instant) -> bool {
+        if self.pending_out() < cap {
+            self.over_cap_since = None;
+            return false;
+        }
+        let since = *self.over_cap_since.get_or_insert(now);
+        timeout.is_some_and(|t| now.duration_since(since) >= t)
     }
 
     /// Reads one buffer's worth of bytes into the framer.
@@ -91,5 +123,175 @@ impl Connection {
             }
         }
         Ok(())
+    }
+}
+
+impl<S: JournalStorage + 'static> Server<S> {
+    /// Accepts every connection waiting on listener `index`.
+    pub(super) fn accept(&mut self, index: usize) {
+        loop {
+            let Some(listener) = self.listeners.get(index) else {
+                return;
+            };
+            match listener.accept() {
+                Ok(stream) => {
+                    let access = if listener.is_network() && self.tokens.required() {
+                        Access::Unauthenticated
+                    } else {
+                        Access::Full
+                    };
+                    self.admit(stream, access)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Registers a new connection, or refuses it when there are too many.
+    fn admit(&mut self, mut stream: Stream, access: Access) {
+        if self.connections.len() >= self.config.socket.max_connections {
+            let mut line = Vec::new();
+            let error = RpcError::server(
+                codes::BUSY,
+                "too many connections",
+                Some(serde_json::json!({ "max_connections": self.config.socket.max_connections })),
+            );
+            write_error(&mut line, RawValue::NULL, &error);
+            let _ = stream.write(&line);
+            return;
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        if self
+            .poll
+            .registry()
+            .register(&mut stream, Token(token), Interest::READABLE)
+            .is_err()
+        {
+            return;
+        }
+        self.connections.insert(
+            token,
+            Connection::new(stream, self.config.socket.max_frame_bytes, access),
+        );
+        self.ready.push(token);
+    }
+
+    /// Handles a connection's input until it would block or its output is full.
+    pub(super) fn service(&mut self, token: usize, scratch: &mut [u8]) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        let cap = self.config.socket.max_output_bytes;
+        loop {
+            while conn.pending_out() < cap {
+                let Some(frame) = conn.framer.next_frame() else {
+                    break;
+                };
+                match frame {
+                    Frame::Line(line) => {
+                        let line = line.to_vec();
+                        conn.pending_scripts +=
+                            self.handle_line(token, &mut conn.access, &line, &mut conn.out);
+                    }
+                    Frame::Oversized => write_oversized(&mut conn.out),
+                }
+            }
+            if conn.pending_out() >= cap || conn.eof {
+                break;
+            }
+            match conn.fill(scratch) {
+                Fill::Data | Fill::Closed => continue,
+                Fill::WouldBlock => break,
+            }
+        }
+        self.connections.insert(token, conn);
+        self.touched.push(token);
+    }
+
+    /// Writes the replies of the connections touched in this iteration (and of those still
+    /// blocked on a full socket), closes finished connections, and asks for write readiness
+    /// only while output is stuck, so a plain request costs one wake-up.
+    pub(super) fn flush_all(&mut self) {
+        let cap = self.config.socket.max_output_bytes;
+        let slow_reader_timeout = match self.config.socket.slow_reader_timeout_ms {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        };
+        let now = Instant::now();
+        let mut tokens = std::mem::take(&mut self.touched);
+        tokens.extend(self.blocked.iter().copied());
+        tokens.sort_unstable();
+        tokens.dedup();
+        let mut dead = Vec::new();
+        for token in tokens {
+            let Some(conn) = self.connections.get_mut(&token) else {
+                continue;
+            };
+            let was_full = conn.pending_out() >= cap;
+            if conn.pending_out() > 0 && conn.flush().is_err() {
+                dead.push(token);
+                continue;
+            }
+            if conn.stalled(cap, slow_reader_timeout, now) {
+                tracing::warn!(
+                    connection = token,
+                    unsent_bytes = conn.pending_out(),
+                    timeout_ms = self.config.socket.slow_reader_timeout_ms,
+                    "dropping a connection that stopped reading its replies"
+                );
+                dead.push(token);
+                continue;
+            }
+            if conn.eof
+                && conn.pending_out() == 0
+                && conn.framer.buffered_len() == 0
+                && conn.pending_scripts == 0
+            {
+                dead.push(token);
+                continue;
+            }
+            if was_full && conn.pending_out() < cap {
+                // Drained below the cap: read its input again.
+                self.ready.push(token);
+            }
+            let stuck = conn.pending_out() > 0;
+            if stuck != self.blocked.contains(&token) {
+                let interest = if stuck {
+                    Interest::READABLE | Interest::WRITABLE
+                } else {
+                    Interest::READABLE
+                };
+                if self
+                    .poll
+                    .registry()
+                    .reregister(&mut conn.stream, Token(token), interest)
+                    .is_err()
+                {
+                    dead.push(token);
+                    continue;
+                }
+                if stuck {
+                    self.blocked.insert(token);
+                } else {
+                    self.blocked.remove(&token);
+                }
+            }
+        }
+        for token in dead {
+            self.blocked.remove(&token);
+            if let Some(mut conn) = self.connections.remove(&token) {
+                let _ = self.poll.registry().deregister(&mut conn.stream);
+            }
+            self.forget_subscriber(token);
+        }
+        if !self.ready.is_empty() {
+            let _ = self.waker.wake();
+        }
     }
 }

@@ -13,10 +13,13 @@ use std::ops::Range;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use systems::VoxelWorld;
 
-use super::write_batch;
-use crate::methods::Job;
-use crate::rpc::{RpcError, write_error};
+use super::Server;
+use super::requests::write_batch;
+use crate::journal::JournalStorage;
+use crate::methods::{self, Job};
+use crate::rpc::{RpcError, codes, write_error};
 use crate::script_host::WorldHost;
 use crate::scripting::ScriptJob;
 
@@ -60,6 +63,79 @@ pub fn hold(held: &mut Vec<HeldReplies>, connection: usize, range: Range<usize>)
     });
 }
 
+impl<S: JournalStorage + 'static> Server<S> {
+    /// Ends an iteration before its replies are written: the journal's group sync, then what
+    /// waited for it. On success the held replies are released and the held work starts; on
+    /// failure the group's edits are already taken back, the held replies are withdrawn and the
+    /// held work is refused, all with the journal error.
+    pub(super) fn settle(&mut self) {
+        let synced = match &mut self.persistence {
+            Some(p) => p.end_of_iteration(&mut self.world),
+            None => Ok(()),
+        };
+        let held = std::mem::take(&mut self.held);
+        let held_parts = std::mem::take(&mut self.held_parts);
+        let held_work = std::mem::take(&mut self.held_work);
+        match synced {
+            Ok(()) => {
+                for (ticket, work) in held_work {
+                    self.start_work(ticket, work);
+                }
+            }
+            Err(reason) => {
+                let error = withdrawn_error(&reason, &self.world);
+                // Newest first, so the ranges still to rewrite keep their offsets.
+                for h in held.into_iter().rev() {
+                    if let Some(conn) = self.connections.get_mut(&h.connection) {
+                        let new = withdraw(&conn.out[h.range.clone()], h.slots.as_deref(), &error);
+                        conn.out.splice(h.range, new);
+                    }
+                }
+                for (batch_id, slot) in held_parts {
+                    if let Some(batch) = self.batches.get_mut(&batch_id)
+                        && let Some(Some(part)) = batch.parts.get_mut(slot)
+                    {
+                        *part = withdraw(part, None, &error);
+                    }
+                }
+                for (ticket, work) in held_work {
+                    if matches!(work, HeldWork::Job(_)) {
+                        self.jobs_running -= 1;
+                    }
+                    if let Some(pending) = self.pending.remove(&ticket) {
+                        self.deliver(pending, Err(error.clone()), false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether buffers recorded in this iteration wait for their group sync (`Always`): what
+    /// is answered or started now depends on them.
+    pub(super) fn group_pending(&self) -> bool {
+        self.group_len() > 0
+    }
+
+    /// How many buffers wait for the group sync.
+    pub(super) fn group_len(&self) -> usize {
+        self.persistence.as_ref().map_or(0, |p| p.group_len())
+    }
+}
+
+/// The error a reply withdrawn after a failed group sync gets instead (`reason`: what failed;
+/// `world`: as it is after the group was taken back).
+fn withdrawn_error(reason: &str, world: &VoxelWorld) -> RpcError {
+    RpcError::server(
+        codes::JOURNAL,
+        format!(
+            "journal sync failed ({reason}): this reply was withdrawn because it came after edits that could not be made durable; those edits (this request's own, if it edited) were taken back and the world is as after the last successful sync. Edits are refused until the server is restarted; reads work, retry them"
+        ),
+        Some(serde_json::json!({
+            "journal": "failed", "error": reason, "withdrawn": true,
+            "seq": world.seq(), "recovery": methods::JOURNAL_RECOVERY,
+        })),
+    )
+}
 /// The members of a reply this loop wrote, as far as withdrawing it needs them.
 #[derive(Deserialize)]
 struct ReplyProbe<'a> {

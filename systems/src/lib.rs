@@ -9,6 +9,7 @@
 //! JavaScript: the server in `src/` does all of that around it.
 
 pub mod apply;
+pub mod changes;
 pub mod color;
 pub mod coords;
 pub mod edit;
@@ -24,6 +25,7 @@ pub mod snapshot;
 pub mod storage;
 
 pub use apply::{ChunkVoxels, UndoHistory, check_limits};
+pub use changes::Changes;
 pub use color::Color;
 pub use coords::{CHUNK_SIZE, CHUNK_VOLUME, ChunkPos, VoxelBox};
 pub use edit::{

@@ -129,6 +129,7 @@ pub fn build_world(settings: &WorldSettings) -> World {
         ..Default::default()
     });
     world.insert_resource(PublishedSnapshot::default());
+    world.insert_resource(crate::changes::ChangeLog::default());
     world.insert_resource(Tick::default());
     world.insert_resource(StampedTick::default());
     world.insert_resource(RequestedSteps::default());
@@ -354,6 +355,24 @@ impl VoxelWorld {
         for applied in applied.into_iter().rev() {
             self.revert_last(applied);
         }
+    }
+
+    /// Turns the collection of changes for [`VoxelWorld::take_changes`] on or off (off drops
+    /// what was collected).
+    pub fn track_changes(&mut self, on: bool) {
+        let mut log = self.world.resource_mut::<crate::changes::ChangeLog>();
+        log.enabled = on;
+        if !on {
+            log.take();
+        }
+    }
+
+    /// The chunks (and whether layer metadata) changed in published snapshots since the last
+    /// call, while tracking is on.
+    pub fn take_changes(&mut self) -> crate::Changes {
+        self.world
+            .resource_mut::<crate::changes::ChangeLog>()
+            .take()
     }
 
     /// The latest published snapshot.

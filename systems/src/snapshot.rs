@@ -13,6 +13,7 @@ use glam::IVec3;
 use rustc_hash::FxHashMap;
 
 use crate::apply::{ChunkVoxels, DirtyChunks, WorldSeq};
+use crate::changes::ChangeLog;
 use crate::color::Color;
 use crate::coords::{VoxelBox, split, zyx_key};
 use crate::index::ChunkIndex;
@@ -274,7 +275,7 @@ pub fn publish_snapshot(
     layer_index: Res<LayerIndex>,
     active: Res<ActiveLayer>,
     seq: Res<WorldSeq>,
-    (tick, rules): (Res<Tick>, Res<Rules>),
+    (tick, rules, mut log): (Res<Tick>, Res<Rules>, ResMut<ChangeLog>),
     chunks: Query<&ChunkVoxels>,
     layers: Query<&LayerInfo>,
 ) {
@@ -305,6 +306,7 @@ pub fn publish_snapshot(
         }
         next.push(layer);
     }
+    log.note(&dirty.chunks, dirty.layers);
     let mut changed: Vec<(LayerId, IVec3)> = dirty.chunks.drain().collect();
     changed.sort_unstable_by_key(|(l, p)| (*l, zyx_key(*p)));
     for (layer, pos) in changed {

@@ -1,7 +1,15 @@
-//! A raw-socket client for the integration tests: write a line, read a line, parse it with
-//! serde_json. It speaks bytes, not a client library, so the tests see what a real client sees.
+//! The test harnesses, in one place: an in-process [`TestServer`] and a raw-socket [`Client`]
+//! (write a line, read a line, parse it with serde_json: it speaks bytes, not a client
+//! library, so the tests see what a real client sees); `child.rs`, a `voxeld serve` child
+//! process (`kill -9`, SIGTERM, its log); `procfs.rs`, a process's RSS and descriptors;
+//! `load.rs`, the mixed load of the load tool and the soak test; `lean_client.rs`, the benches'
+//! client that does not parse replies (benches include these files with `#[path]`).
 
 #![allow(dead_code)]
+
+pub mod child;
+pub mod load;
+pub mod procfs;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -128,6 +136,47 @@ impl Client {
         assert_eq!(reply["jsonrpc"], "2.0", "{reply}");
         assert_eq!(reply["id"], id, "{reply}");
         reply
+    }
+
+    /// Calls `method` like [`Client::call`], but `None` when the connection broke (the server
+    /// was killed) instead of a panic.
+    pub fn try_call(&mut self, method: &str, params: Value) -> Option<Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut request = json!({"jsonrpc": "2.0", "method": method, "id": id});
+        if !params.is_null() {
+            request["params"] = params;
+        }
+        let mut bytes = request.to_string().into_bytes();
+        bytes.push(b'\n');
+        self.writer.write_all(&bytes).ok()?;
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(n) if n > 0 && line.ends_with('\n') => {}
+            _ => return None,
+        }
+        let reply: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(reply["id"], id, "{reply}");
+        Some(reply)
+    }
+
+    /// `(world_hash, seq)` from `goxel.get_status`.
+    pub fn status(&mut self) -> (String, u64) {
+        let s = self.result("goxel.get_status", Value::Null);
+        (
+            s["world_hash"].as_str().unwrap().to_string(),
+            s["seq"].as_u64().unwrap(),
+        )
+    }
+
+    /// The colour at `(x, y, z)`, `None` where there is no voxel.
+    pub fn voxel(&mut self, (x, y, z): (i32, i32, i32)) -> Option<[u8; 4]> {
+        let r = self.result("goxel.get_voxel", json!({"x": x, "y": y, "z": z}));
+        if r["exists"].as_bool().unwrap() {
+            Some(serde_json::from_value(r["color"].clone()).unwrap())
+        } else {
+            None
+        }
     }
 
     /// Calls `method` and returns its `result`; panics on an error reply.

@@ -1,5 +1,8 @@
 //! A lean blocking client for the socket benches: one request line out, one reply line back,
-//! no JSON parsing, so the figures are the server's, not the client's.
+//! no JSON parsing, so the figures are the server's, not the client's. Benches include it with
+//! `#[path = "../tests/support/lean_client.rs"]`.
+
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
@@ -26,16 +29,24 @@ impl Client {
     /// Sends `request` (one JSON line; a trailing newline is optional) and returns the reply
     /// line; panics on an error reply.
     pub fn call(&mut self, request: &str) -> &str {
-        let request = request.trim_end_matches('\n');
-        self.writer.write_all(request.as_bytes()).expect("send");
-        self.writer.write_all(b"\n").expect("send");
-        self.line.clear();
-        self.reader.read_line(&mut self.line).expect("reply");
+        self.exchange(request).expect("reply");
         assert!(
             !self.line.contains("\"error\""),
             "error reply: {}",
             self.line
         );
         &self.line
+    }
+
+    /// Sends `request` and returns the reply line, error replies included.
+    pub fn exchange(&mut self, request: &str) -> std::io::Result<&str> {
+        let request = request.trim_end_matches('\n');
+        self.writer.write_all(request.as_bytes())?;
+        self.writer.write_all(b"\n")?;
+        self.line.clear();
+        if self.reader.read_line(&mut self.line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(&self.line)
     }
 }

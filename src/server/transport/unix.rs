@@ -1,4 +1,4 @@
-//! Binding the server socket: naming and stale-socket handling through `interprocess`, then
+//! The Unix socket transport: naming and stale-socket handling through `interprocess`, then
 //! handed to mio as a plain non-blocking Unix listener.
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
