@@ -1,5 +1,6 @@
 //! The command line: `voxeld [serve]`, `replay`, `batch`, `convert`, `call`, `mcp` and
-//! `journal check|repair|compact`, and how command-line overrides are merged into the RON [`Config`].
+//! `journal check|repair|compact`, and how command-line overrides are merged into the RON
+//! [`Config`].
 //!
 //! ```
 //! use clap::Parser;

@@ -12,6 +12,7 @@
 //! assert!(err.to_string().contains("unknown field 'wrkers' in scripts"), "{err}");
 //! ```
 
+mod replication;
 mod simulation;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use replication::{ReplicationAck, ReplicationConfig};
 pub use simulation::{
     ColorMatch, ColorValue, NeighbourhoodConfig, RegionConfig, RuleConfig, SimulationConfig,
     SimulationFile, rule_set, validate_rules,
@@ -56,6 +58,8 @@ pub struct Config {
     pub websocket: WebSocketConfig,
     /// Tokens for the network transports, with their permissions.
     pub auth: AuthConfig,
+    /// Journal replication to read replicas and a standby over NATS JetStream (off by default).
+    pub replication: ReplicationConfig,
 }
 
 /// Change notifications.
@@ -426,6 +430,7 @@ impl Default for Config {
             tcp: TcpConfig::default(),
             websocket: WebSocketConfig::default(),
             auth: AuthConfig::default(),
+            replication: ReplicationConfig::default(),
         }
     }
 }
@@ -667,6 +672,7 @@ impl Config {
             "must be in 0..=1000",
         )?;
         validate_rules(&self.simulation.rules, "simulation.rules")?;
+        self.replication.validate(self.journal.enabled)?;
         Ok(())
     }
 

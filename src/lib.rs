@@ -18,6 +18,7 @@ pub mod methods;
 pub mod persist;
 pub mod render;
 pub mod renders;
+pub mod replication;
 pub mod rpc;
 pub mod script_host;
 pub mod script_library;

@@ -51,6 +51,8 @@ use crate::journal::{
     Record, RecordKind, Scan, SyncMode, read_snapshot,
 };
 use crate::methods::{Held, JOURNAL_RECOVERY, JournalState, Recorder};
+use crate::replication::OwnedRecord;
+use crate::rpc::RpcError;
 
 /// Buffers submitted per world update while replaying (one snapshot publication per group).
 const REPLAY_GROUP: usize = 4096;
@@ -98,6 +100,12 @@ pub struct Persistence<S: JournalStorage = FileStorage> {
     snapshot_seq: u64,
     /// Records to write before retrying a failed rotation.
     rotate_backoff: u64,
+    /// Replication hook: while `Some`, every record written is also copied here for the
+    /// leader to publish (`src/replication/`).
+    tap: Option<Vec<OwnedRecord>>,
+    /// Replication hook: why this node takes no edits (a read replica, or a leader that
+    /// stepped down): the reason for [`Recorder::refusal`] and the error edits get.
+    replica_refusal: Option<(String, RpcError)>,
 }
 
 fn journal_source(s: Source) -> journal::Source {
@@ -275,6 +283,8 @@ impl<S: JournalStorage> Persistence<S> {
             snapshot_thread: None,
             snapshot_seq: from,
             rotate_backoff: 0,
+            tap: None,
+            replica_refusal: None,
         };
         p.start_after(world.seq())?;
         tracing::info!(
@@ -535,6 +545,43 @@ impl<S: JournalStorage> Persistence<S> {
         }
     }
 
+    /// Replication: starts (`true`) or stops copying every record written for the leader to
+    /// publish.
+    pub fn set_tap(&mut self, on: bool) {
+        self.tap = on.then(Vec::new);
+    }
+
+    /// Replication: the records written since the last call (while the tap is on).
+    pub fn take_tapped(&mut self) -> Vec<OwnedRecord> {
+        self.tap.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Replication: how many records wait in the tap.
+    pub fn tapped_len(&self) -> usize {
+        self.tap.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Replication: refuse every edit with `error` (`reason` for logs and ticks), or take
+    /// edits again (`None`).
+    pub fn set_replica_refusal(&mut self, refusal: Option<(String, RpcError)>) {
+        self.replica_refusal = refusal;
+    }
+
+    /// Replication: appends records a leader published (already applied to the world) to the
+    /// local journal, as they are.
+    pub fn append_replicated(&mut self, records: &[OwnedRecord]) -> Result<(), String> {
+        for r in records {
+            self.writer
+                .append(&r.as_record())
+                .map_err(|e| e.to_string())?;
+        }
+        let committed = self.writer.commit().map_err(|e| e.to_string());
+        self.log_failure();
+        committed?;
+        self.records_since_snapshot += records.len() as u64;
+        Ok(())
+    }
+
     /// The journal writer (tests look at its storage).
     pub fn writer(&self) -> &JournalWriter<S> {
         &self.writer
@@ -689,6 +736,14 @@ impl<S: JournalStorage> Recorder for Persistence<S> {
                 }
                 self.records_since_snapshot += 1;
                 self.rotate_backoff = self.rotate_backoff.saturating_sub(1);
+                if let Some(tap) = &mut self.tap {
+                    tap.push(OwnedRecord {
+                        kind,
+                        seq,
+                        source: journal_source(source),
+                        payload: payload.to_vec(),
+                    });
+                }
                 Ok(())
             }
             Err(e) => {
@@ -705,7 +760,14 @@ impl<S: JournalStorage> Recorder for Persistence<S> {
     }
 
     fn refusal(&self) -> Option<&str> {
-        self.writer.failure()
+        self.writer.failure().or(self
+            .replica_refusal
+            .as_ref()
+            .map(|(reason, _)| reason.as_str()))
+    }
+
+    fn not_leader(&self) -> Option<&RpcError> {
+        self.replica_refusal.as_ref().map(|(_, error)| error)
     }
 
     fn hold(&mut self, change: Held) {
@@ -987,14 +1049,34 @@ pub fn replay_records_with_progress(
         flood_fill_limit: u64::MAX,
     };
     let limits = std::mem::replace(&mut world.world.resource_mut::<WorldLimits>().0, unlimited);
-    let result = replay_unchecked(world, scan, after, until, progress);
+    let result = replay_unchecked(world, scan.records(), after, until, progress);
     world.world.resource_mut::<WorldLimits>().0 = limits;
     result
 }
 
-fn replay_unchecked(
+/// Applies records a replication leader published (consecutive, after the world's seq) the
+/// way recovery replays the journal; returns how many were applied.
+pub fn replay_replicated(world: &mut VoxelWorld, records: &[OwnedRecord]) -> anyhow::Result<u64> {
+    let unlimited = EditLimits {
+        bounds: VoxelBox {
+            min: IVec3::splat(i32::MIN),
+            max: IVec3::splat(i32::MAX),
+        },
+        max_voxels: u64::MAX,
+        flood_fill_limit: u64::MAX,
+    };
+    let limits = std::mem::replace(&mut world.world.resource_mut::<WorldLimits>().0, unlimited);
+    let after = world.seq();
+    let records = records.iter().map(|r| (r.seq, r.as_record()));
+    let result = replay_unchecked(world, records, after, None, &mut |_| {});
+    world.world.resource_mut::<WorldLimits>().0 = limits;
+    result
+}
+
+/// Replays `records` (with where each is, for messages: a byte offset or a stream sequence).
+fn replay_unchecked<'r>(
     world: &mut VoxelWorld,
-    scan: &Scan,
+    records: impl Iterator<Item = (u64, Record<'r>)>,
     after: u64,
     until: Option<u64>,
     progress: &mut dyn FnMut(u64),
@@ -1016,7 +1098,7 @@ fn replay_unchecked(
         progress(applied);
         Ok(())
     };
-    for (offset, record) in scan.records() {
+    for (offset, record) in records {
         if record.seq <= after {
             continue;
         }

@@ -78,6 +78,26 @@ fn client_report(args: &[&str], env: &[(&str, String)]) -> Value {
     })
 }
 
+/// A library script (`docs/scripting.md`'s header format): a column of voxels at (20, 20).
+const TOWER: &str = r##"// A column of voxels at (20, 20), from z = 0 up.
+// @param height int(1..32) = 3 "voxels high"
+// @param color color = "#00ff00" "their colour"
+for (let z = 0; z < args.height; z++) goxel.addVoxel(20, 20, z, args.color);
+args.height
+"##;
+
+/// A script directory holding `tower.js`, and the client's environment to call it: good
+/// arguments (a tower 4 high) and bad ones (out of the declared range).
+fn script_library() -> (tempfile::TempDir, Vec<(&'static str, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tower.js"), TOWER).unwrap();
+    let env = vec![
+        ("VOXELD_MCP_SCRIPT_ARGS", r#"{"height": 4}"#.to_owned()),
+        ("VOXELD_MCP_SCRIPT_BAD_ARGS", r#"{"height": 99}"#.to_owned()),
+    ];
+    (dir, env)
+}
+
 /// What every session shows, bridge or embedded.
 fn assert_session(report: &Value) {
     assert_eq!(report["server_name"], "voxeld");
@@ -165,29 +185,62 @@ fn assert_session(report: &Value) {
         unknown["texts"][0],
         "JSON-RPC error -1005: no layer with id 99"
     );
+
+    // The library script is a tool, its header's parameters its schema.
+    let tower = &tools["script_tower"];
+    assert_eq!(
+        tower["description"],
+        "A column of voxels at (20, 20), from z = 0 up."
+    );
+    let height = &tower["schema"]["properties"]["height"];
+    assert_eq!(height["type"], "integer", "{tower}");
+    assert_eq!(height["default"], 3);
+    assert_eq!(report["script_tool"], "script_tower");
+    let run = &report["script"];
+    assert_eq!(run["is_error"], false, "{run}");
+    assert_eq!(run["structured"]["result"], 4);
+    assert_eq!(run["structured"]["edit_count"], 4);
+    let refused = &report["script_error"];
+    assert_eq!(refused["is_error"], true, "{refused}");
+    assert_eq!(refused["structured"]["error"]["code"], -32602);
+    let text = refused["texts"][0].as_str().unwrap();
+    assert!(text.contains("args.height"), "{text}");
 }
 
 #[test]
 fn bridge_to_a_running_server() {
-    let server = TestServer::start();
+    let (scripts, env) = script_library();
+    let server =
+        TestServer::start_with(|c| c.scripts.script_dirs = vec![scripts.path().to_path_buf()]);
     let socket = server.socket.to_str().unwrap().to_owned();
-    let report = client_report(&["mcp", "--socket", &socket], &[]);
+    let report = client_report(&["mcp", "--socket", &socket], &env);
     assert_session(&report);
     // The world the MCP client built, seen over the socket.
     let mut client = server.client();
     let voxel = client.result("goxel.get_voxel", json!({"x": 1, "y": 2, "z": 3}));
     assert_eq!(voxel["color"], json!([255, 0, 0, 255]));
+    // The voxel and the sphere (82), then the library script's tower of 4.
     let status = client.result("goxel.get_status", json!({}));
-    assert_eq!(status["voxel_count"], 82);
+    assert_eq!(status["voxel_count"], 86);
     assert_eq!(
         client.result("goxel.get_voxel", json!({"x": 10, "y": 10, "z": 10}))["color"],
         json!([0x30, 0x70, 0xff, 255])
     );
+    // The library script's tower, and nothing of the refused run.
+    let top = client.result("goxel.get_voxel", json!({"x": 20, "y": 20, "z": 3}));
+    assert_eq!(top["color"], json!([0, 255, 0, 255]));
+    let above = client.result("goxel.get_voxel", json!({"x": 20, "y": 20, "z": 4}));
+    assert_eq!(above["exists"], false);
 }
 
 #[test]
 fn embedded_world() {
-    let report = client_report(&["mcp", "--embedded", "--workers", "1"], &[]);
+    let (scripts, env) = script_library();
+    let dir = scripts.path().to_str().unwrap().to_owned();
+    let report = client_report(
+        &["mcp", "--embedded", "--workers", "1", "--script-dir", &dir],
+        &env,
+    );
     assert_session(&report);
 }
 

@@ -53,7 +53,7 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
     let size = s
         .bounding_box()
         .map_or([0; 3], |b| (b.max - b.min + glam::IVec3::ONE).to_array());
-    json!({
+    let mut v = json!({
         "status": "running",
         "version": DAEMON_VERSION,
         "server": "voxeld",
@@ -72,7 +72,16 @@ fn status_value(ctx: &Ctx<'_>) -> Value {
         "requests": ctx.facts.requests,
         "scripts": ctx.facts.scripts.map_or(Value::Null, |p| serde_json::to_value(p.stats()).unwrap_or(Value::Null)),
         "journal": journal_state(ctx.journal.state()),
-    })
+    });
+    // Replicating: the seq this reply describes (what a read replica has applied) and the
+    // node's part. A single server's status is as it always was.
+    if let Some(r) = ctx.facts.replication
+        && let Some(object) = v.as_object_mut()
+    {
+        object.insert("as_of_seq".into(), json!(s.seq));
+        object.insert("replication".into(), r.status(ctx.world));
+    }
+    v
 }
 
 /// `journal` in `goxel.get_status`: `{state: "off"}`, `{state: "ok", fsync}`,

@@ -53,6 +53,12 @@ pub trait Recorder {
         None
     }
 
+    /// The error every edit gets while this node is not the replication leader (a read
+    /// replica, or a leader that stepped down); checked before [`Recorder::refusal`].
+    fn not_leader(&self) -> Option<&RpcError> {
+        None
+    }
+
     /// Takes the change just recorded while its record may still fail to become durable
     /// (`fsync: Always`, until the iteration's group sync): if that sync fails, the recorder
     /// takes the group back, newest first (see [`Held`] for what can be taken back). The
@@ -157,6 +163,8 @@ pub struct ServerFacts<'a> {
     /// The world's `seq` when the server started (recovered from the journal): the undo
     /// history holds only steps made after it.
     pub started_seq: u64,
+    /// This node's part in journal replication, when it is on (`goxel.get_status` shows it).
+    pub replication: Option<&'a crate::replication::Replica>,
 }
 
 /// What a method works with.
@@ -242,6 +250,9 @@ impl Ctx<'_> {
     /// Applies a buffer and records it. A refused buffer or a failed record leaves the world
     /// as it was; a failed journal refuses the buffer before it is applied.
     pub fn apply_recorded(&mut self, buffer: CommandBuffer) -> Result<BufferOutcome, ApplyError> {
+        if let Some(error) = self.journal.not_leader() {
+            return Err(ApplyError::NotLeader(error.clone()));
+        }
         if let Some(reason) = self.journal.refusal() {
             return Err(ApplyError::JournalFailed(reason.to_string()));
         }
@@ -330,6 +341,8 @@ pub enum ApplyError {
     Journal(String),
     /// The journal failed earlier and refuses every edit (nothing was applied).
     JournalFailed(String),
+    /// This node is not the replication leader (nothing was applied): the error to send.
+    NotLeader(RpcError),
 }
 
 /// Maps a refusal of [`Ctx::apply_recorded`] to a JSON-RPC error, naming `field` for bad values.
@@ -344,6 +357,7 @@ pub fn apply_error(e: ApplyError, field: &str) -> RpcError {
             })),
         ),
         ApplyError::JournalFailed(reason) => journal_failed(&reason),
+        ApplyError::NotLeader(error) => error,
     }
 }
 

@@ -190,6 +190,9 @@ pub fn set_simulation(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, R
                 None => current.rules.clone(),
             },
         };
+        if let Some(error) = ctx.journal.not_leader() {
+            return Err(error.clone());
+        }
         if let Some(reason) = ctx.journal.refusal() {
             return Err(journal_failed(reason));
         }
@@ -210,6 +213,9 @@ pub fn step(ctx: &mut Ctx<'_>, params: &Params<'_>) -> Result<Reply, RpcError> {
     let ticks = params
         .integer_in("ticks", 0, 1, MAX_STEP_TICKS as i64)?
         .unwrap_or(1) as u64;
+    if let Some(error) = ctx.journal.not_leader() {
+        return Err(error.clone());
+    }
     if let Some(reason) = ctx.journal.refusal() {
         return Err(journal_failed(reason));
     }

@@ -23,6 +23,10 @@ pub const BUSY: i32 = -32000;
 pub const JOURNAL: i32 = -32001;
 /// A file could not be read or written (load, save, export): path and reason in the message.
 pub const FILE: i32 = -32002;
+/// Replication: this node does not take edits (a read replica, or a leader that lost its
+/// lease or whose records the stream refused); `data.leader` names the leader when known.
+/// Also a leader's reply withdrawn because the stream did not acknowledge its edit.
+pub const NOT_LEADER: i32 = -32003;
 /// An edit refused by the world: limits, nothing to undo or redo.
 pub const EDIT_REFUSED: i32 = -32010;
 /// A script threw, or did not compile (inside a `success: false` result).
@@ -88,6 +92,7 @@ pub const TABLE: &[(i32, &str)] = &[
     (BUSY, "busy"),
     (JOURNAL, "journal write or sync failed"),
     (FILE, "file error"),
+    (NOT_LEADER, "not the replication leader"),
     (EDIT_REFUSED, "edit refused"),
     (SCRIPT_EXCEPTION, "script exception"),
     (SCRIPT_MEMORY, "script memory limit"),

@@ -90,8 +90,8 @@ pub struct ScriptProfile {
     pub cpu_time: Duration,
     /// Calls of `goxel.*` functions.
     pub api_calls: u64,
-    /// Highest heap use of the runtime during the run, in bytes, as the memory limit counts it
-    /// (`None` where the runtime cannot say).
+    /// Highest heap use of the runtime during the run above its use at the start (the prepared
+    /// context), in bytes (`None` where the runtime cannot say).
     pub peak_heap_bytes: Option<u64>,
 }
 

@@ -17,6 +17,8 @@ pub mod host;
 pub mod job;
 mod lazy_globals;
 pub mod library;
+#[cfg(target_os = "linux")]
+mod meter;
 mod native;
 pub mod path;
 pub mod pool;

@@ -46,6 +46,9 @@ pub struct ScriptRunner {
     retired: Vec<Context>,
     /// Bytecode of recently run scripts.
     code_cache: RefCell<CodeCache>,
+    /// Counts the runtime's heap and its peak (where the platform's allocator can say).
+    #[cfg(target_os = "linux")]
+    heap: Rc<super::meter::HeapMeter>,
 }
 
 /// What the interrupt handler looks at; shared between the runner and the handler closure.
@@ -86,13 +89,48 @@ impl ScriptRunner {
             cancel,
             refused_import: RefCell::new(None),
         });
-        let rt = new_runtime(&interrupt)?;
+        #[cfg(target_os = "linux")]
+        let heap = Rc::new(super::meter::HeapMeter::default());
+        let rt = new_runtime(
+            &interrupt,
+            #[cfg(target_os = "linux")]
+            &heap,
+        )?;
         Ok(Self {
             rt,
             interrupt,
             retired: Vec::new(),
             code_cache: RefCell::new(CodeCache::default()),
+            #[cfg(target_os = "linux")]
+            heap,
         })
+    }
+
+    fn new_runtime(&self) -> Result<Runtime, ScriptError> {
+        new_runtime(
+            &self.interrupt,
+            #[cfg(target_os = "linux")]
+            &self.heap,
+        )
+    }
+
+    /// Heap use now, starting a new peak.
+    fn heap_start(&self) -> usize {
+        #[cfg(target_os = "linux")]
+        return self.heap.start();
+        #[cfg(not(target_os = "linux"))]
+        0
+    }
+
+    /// Highest heap use since [`ScriptRunner::heap_start`] above `start`, if measured.
+    fn heap_peak_above(&self, start: usize) -> Option<u64> {
+        #[cfg(target_os = "linux")]
+        return Some(self.heap.peak().saturating_sub(start) as u64);
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = start;
+            None
+        }
     }
 
     /// Contexts of finished scripts waiting for [`ScriptRunner::tidy`].
@@ -142,7 +180,7 @@ impl ScriptRunner {
         if !drained {
             tracing::warn!("a script left jobs that keep queueing more; replacing its runtime");
             self.retired.clear();
-            match new_runtime(&self.interrupt) {
+            match self.new_runtime() {
                 Ok(rt) => self.rt = rt,
                 Err(e) => tracing::error!(error = %e, "could not recreate script runtime"),
             }
@@ -200,6 +238,7 @@ impl ScriptRunner {
             };
         }
         let _ = lazy_globals::take_date_created();
+        let heap_start = self.heap_start();
 
         let seed = seed.unwrap_or_else(|| api::seed_from_source(&source));
         // Limits apply from here on; lift the heap limit for bookkeeping between scripts.
@@ -275,7 +314,7 @@ impl ScriptRunner {
         {
             self.tidy();
             // QuickJS gives no guarantee about a runtime after an allocation failure.
-            match new_runtime(&self.interrupt) {
+            match self.new_runtime() {
                 Ok(rt) => self.rt = rt,
                 Err(e) => tracing::error!(error = %e, "could not recreate script runtime"),
             }
@@ -291,7 +330,7 @@ impl ScriptRunner {
         let profile = ScriptProfile {
             cpu_time: thread_cpu_time().saturating_sub(cpu_start),
             api_calls: state.api_calls.get(),
-            peak_heap_bytes: None,
+            peak_heap_bytes: self.heap_peak_above(heap_start),
         };
         self.discard_pending_jobs();
         let edit_count = host.edit_count();
@@ -504,8 +543,15 @@ impl Drop for ScriptRunner {
     }
 }
 
-fn new_runtime(interrupt: &Rc<InterruptState>) -> Result<Runtime, ScriptError> {
-    let rt = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
+fn new_runtime(
+    interrupt: &Rc<InterruptState>,
+    #[cfg(target_os = "linux")] heap: &Rc<super::meter::HeapMeter>,
+) -> Result<Runtime, ScriptError> {
+    #[cfg(target_os = "linux")]
+    let rt = Runtime::new_with_alloc(super::meter::CountingAllocator(heap.clone()));
+    #[cfg(not(target_os = "linux"))]
+    let rt = Runtime::new();
+    let rt = rt.map_err(|e| ScriptError::Engine(e.to_string()))?;
     // A refused `import()` rejects its promise; if the script never handles that, it fails
     // with the refusal rather than finishing as if the import were still on its way.
     let state = interrupt.clone();
@@ -638,22 +684,13 @@ fn frames(stack: &str, source: &str, file: &str) -> Vec<StackFrame> {
         .collect()
 }
 
-/// CPU time this thread has used (zero where the platform cannot say).
+/// CPU time this thread has used (zero where it is not measured).
 fn thread_cpu_time() -> Duration {
-    #[cfg(unix)]
-    {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        Duration::new(
-            t.tv_sec.max(0) as u64,
-            t.tv_nsec.clamp(0, 999_999_999) as u32,
-        )
-    }
-    #[cfg(not(unix))]
-    {
-        Duration::ZERO
-    }
+    #[cfg(target_os = "linux")]
+    return super::meter::thread_cpu_time();
+    #[cfg(not(target_os = "linux"))]
+    Duration::ZERO
 }
-
 /// QuickJS's refusal of an `import()` (there is no module loader) as voxeld says it, or `None`
 /// for any other message.
 fn refused_import_message(message: &str) -> Option<String> {

@@ -70,8 +70,16 @@ impl<S: JournalStorage + 'static> Server<S> {
     /// held work is refused, all with the journal error.
     pub(super) fn settle(&mut self) {
         let synced = match &mut self.persistence {
-            Some(p) => p.end_of_iteration(&mut self.world),
+            Some(p) => p
+                .end_of_iteration(&mut self.world)
+                .map_err(|reason| withdrawn_error(&reason, &self.world)),
             None => Ok(()),
+        };
+        // A replicating leader's records go to the stream once the local journal has them;
+        // under `ack: Stream` the replies held here wait for its ack.
+        let synced = match (synced, &mut self.replica, &mut self.persistence) {
+            (Ok(()), Some(r), Some(p)) => r.settle(&self.world, p),
+            (other, _, _) => other,
         };
         let held = std::mem::take(&mut self.held);
         let held_parts = std::mem::take(&mut self.held_parts);
@@ -82,8 +90,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                     self.start_work(ticket, work);
                 }
             }
-            Err(reason) => {
-                let error = withdrawn_error(&reason, &self.world);
+            Err(error) => {
                 // Newest first, so the ranges still to rewrite keep their offsets.
                 for h in held.into_iter().rev() {
                     if let Some(conn) = self.connections.get_mut(&h.connection) {
@@ -116,9 +123,11 @@ impl<S: JournalStorage + 'static> Server<S> {
         self.group_len() > 0
     }
 
-    /// How many buffers wait for the group sync.
+    /// How many buffers wait for the group sync (or, replicating, the stream's ack).
     pub(super) fn group_len(&self) -> usize {
-        self.persistence.as_ref().map_or(0, |p| p.group_len())
+        self.persistence.as_ref().map_or(0, |p| {
+            p.group_len() + self.replica.as_ref().map_or(0, |r| r.pending_len(p))
+        })
     }
 }
 

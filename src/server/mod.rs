@@ -49,6 +49,7 @@ use crate::journal::{FileStorage, JournalStorage};
 use crate::methods::simulation::{SimClock, change_rules};
 use crate::methods::{Ctx, NoJournal, Recorder, ServerFacts};
 use crate::persist::Persistence;
+use crate::replication::Replica;
 use crate::script_host::WorldHost;
 use crate::scripting::{PoolConfig, ScriptDone, ScriptPool};
 use connection::Connection;
@@ -253,6 +254,8 @@ struct Server<S: JournalStorage = FileStorage> {
     websocket_address: Option<SocketAddr>,
     /// The next tick's deadline, while the simulation ticks on its own.
     next_tick: Option<Instant>,
+    /// Journal replication (`config.replication`), when it is on.
+    replica: Option<Replica>,
 }
 
 impl<S: JournalStorage + 'static> Server<S> {
@@ -292,7 +295,19 @@ impl<S: JournalStorage + 'static> Server<S> {
             }
         };
         let mut world = VoxelWorld::new(world_settings(&config));
-        let mut persistence = if config.journal.enabled {
+        let mut replica = None;
+        let mut persistence = if config.replication.enabled {
+            match Replica::open(&config, &mut world, open_journal) {
+                Ok((r, p)) => {
+                    replica = Some(r);
+                    Some(p)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&config.socket.path);
+                    return Err(e);
+                }
+            }
+        } else if config.journal.enabled {
             match open_journal(&config, &mut world) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -309,7 +324,11 @@ impl<S: JournalStorage + 'static> Server<S> {
             Some(p) => p,
             None => &mut NoJournal,
         };
-        if let Err(e) = change_rules(&mut world, recorder, config.rule_set()) {
+        // A replicated world's rules come from its stream (set them with `set_simulation` on
+        // the leader).
+        if replica.is_none()
+            && let Err(e) = change_rules(&mut world, recorder, config.rule_set())
+        {
             let _ = std::fs::remove_file(&config.socket.path);
             anyhow::bail!("recording the simulation rules in the journal failed: {e}");
         }
@@ -320,6 +339,9 @@ impl<S: JournalStorage + 'static> Server<S> {
                 .register(listener, Token(FIRST_LISTENER + i), Interest::READABLE)?;
         }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        if let Some(r) = &replica {
+            r.follow(&world, waker.clone());
+        }
         let signals = match signals {
             Some((read, write)) => {
                 let mut read = UnixStream::from_std(read);
@@ -377,6 +399,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             tcp_address,
             websocket_address,
             next_tick: None,
+            replica,
             config,
         })
     }
@@ -394,6 +417,7 @@ impl<S: JournalStorage + 'static> Server<S> {
                 requests: self.requests,
                 scripts: self.pool.as_ref(),
                 started_seq: self.started_seq,
+                replication: self.replica.as_ref(),
             },
             files: &self.files,
             clock: &mut self.clock,

@@ -21,6 +21,7 @@ use mio::{Events, Token};
 use super::jobs::JobDone;
 use super::{FIRST_CONNECTION, FIRST_LISTENER, SIGNAL, Server, WAKER};
 use crate::journal::JournalStorage;
+use crate::replication;
 use crate::script_host::WorldHost;
 use crate::scripting::ScriptDone;
 
@@ -42,6 +43,8 @@ pub(super) enum Event {
     ScriptDone(Box<ScriptDone<WorldHost>>),
     /// A background job (save, export, render) finished.
     JobDone(JobDone),
+    /// The replication thread reported (records to apply, the lease taken or lost).
+    Replication(replication::Event),
 }
 
 impl<S: JournalStorage + 'static> Server<S> {
@@ -97,6 +100,9 @@ impl<S: JournalStorage + 'static> Server<S> {
                     .map(|done| Event::ScriptDone(Box::new(done))),
             );
             queue.extend(self.jobs_done.1.try_iter().map(Event::JobDone));
+            if let Some(r) = &self.replica {
+                queue.extend(r.events().try_iter().map(Event::Replication));
+            }
             self.handle_all(&mut queue);
             let mut ready = std::mem::take(&mut self.ready);
             ready.sort_unstable();
@@ -150,6 +156,11 @@ impl<S: JournalStorage + 'static> Server<S> {
             Event::Tick => self.tick(),
             Event::ScriptDone(done) => self.finish_script(*done),
             Event::JobDone(done) => self.finish_job(done),
+            Event::Replication(event) => {
+                if let (Some(r), Some(p)) = (&mut self.replica, &mut self.persistence) {
+                    r.handle(event, &mut self.world, p);
+                }
+            }
         }
     }
 

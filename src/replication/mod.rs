@@ -1,0 +1,476 @@
+//! Journal replication over NATS JetStream: one leader, read replicas, fail-over
+//! (`docs/replication.md`). Off by default; without a `replication` section nothing here runs.
+//!
+//! The journal of deterministic records is already a replicated-log design, so replication
+//! ships journal records: the leader publishes each record it journaled to a stream (message
+//! id `world/seq`, expected last sequence `seq - 1`, so stream sequence = world `seq`; a record
+//! another leader got in first fences this one), and followers apply the stream in order
+//! through the journal's replay path and journal it locally. Leadership is a lease in a
+//! JetStream key-value bucket; a follower that is caught up takes a free lease and first
+//! appends an epoch record (fencing any old leader that still thinks it leads), then takes
+//! edits. Snapshots go to the JetStream object store, so a new node starts from the newest one
+//! plus the stream after it.
+//!
+//! Threads: the NATS client runs on its own thread with a small tokio runtime ([`client`]);
+//! the world loop holds a [`Replica`] and exchanges commands and events with it over channels
+//! (events wake the loop through its `mio::Waker`). Under `ack: Stream` the leader's replies
+//! wait for the stream's ack like replies wait for the group fsync under `fsync: Always`.
+
+pub mod client;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use mio::Waker;
+use serde_json::{Value, json};
+use systems::VoxelWorld;
+
+pub use client::{Client, Event, PublishFailure, StreamState};
+pub use wire::{LeaseHolder, Names, OwnedRecord};
+
+use crate::codec::encode_snapshot_payload;
+use crate::config::{Config, ReplicationAck, ReplicationConfig};
+use crate::journal::snapshot_file::{decode_snapshot, encode_snapshot};
+use crate::journal::{JournalStorage, RecordKind, Source};
+use crate::persist::{Persistence, replay_replicated};
+use crate::rpc::{RpcError, codes};
+
+/// Tag of the epoch record a new leader appends before it takes edits (a Meta record: replay
+/// skips tags it does not know, so it only takes a `seq`).
+pub const EPOCH_TAG: [u8; 4] = *b"LEAD";
+
+/// What this node does in the replicated world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Applies the stream, serves reads, refuses edits.
+    Follower,
+    /// Takes edits and publishes them.
+    Leader,
+    /// Stopped: the stream refused this node's records (another leader appended first) or the
+    /// stream could not be followed; it serves reads of what it has, refuses edits and applies
+    /// nothing more until it is restarted.
+    Stopped(String),
+}
+
+impl Role {
+    fn name(&self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::Leader => "leader",
+            Role::Stopped(_) => "stopped",
+        }
+    }
+}
+
+/// The world loop's side of replication.
+pub struct Replica {
+    client: Client,
+    config: ReplicationConfig,
+    holder: LeaseHolder,
+    role: Role,
+    /// The lease revision this node leads under (0 while it never led).
+    epoch: u64,
+    /// Who holds the lease, as last seen.
+    leader: Option<LeaseHolder>,
+    /// The snapshot this node started from, when it came from the object store.
+    started_from_snapshot: Option<u64>,
+    /// The last record this node knows the stream holds.
+    stream_seq: u64,
+    /// When the last records were applied from the stream (followers).
+    last_applied: Option<Instant>,
+    records_since_snapshot: u64,
+    /// The newest snapshot this node put into the object store.
+    snapshot_seq: Option<u64>,
+    snapshot_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Replica {
+    /// Connects to NATS, and when the data directory is empty fetches the newest snapshot
+    /// from the object store into it; then opens the local journal with `open` (recovering
+    /// `world`) and checks it is a prefix of the stream. The node starts as a follower.
+    pub fn open<S: JournalStorage>(
+        config: &Config,
+        world: &mut VoxelWorld,
+        open: impl FnOnce(&Config, &mut VoxelWorld) -> anyhow::Result<Persistence<S>>,
+    ) -> anyhow::Result<(Replica, Persistence<S>)> {
+        let rc = &config.replication;
+        let node = if rc.node.is_empty() {
+            config.socket.path.display().to_string()
+        } else {
+            rc.node.clone()
+        };
+        let holder = LeaseHolder {
+            node,
+            socket: config.socket.path.display().to_string(),
+        };
+        let client = Client::connect(rc, holder.clone())?;
+        let state = client.stream_state()?;
+        let mut started_from_snapshot = None;
+        let fresh = !config.journal_path().exists()
+            && !config.journal_dir().exists()
+            && !config.snapshot_path().exists();
+        if fresh
+            && state.first_seq > 1
+            && let Some(bytes) = client.fetch_snapshot()?
+        {
+            let (seq, _) = decode_snapshot(&bytes).context("the object-store snapshot")?;
+            let path = config.snapshot_path();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            tracing::info!(seq, path = %path.display(), "started from the object-store snapshot");
+            started_from_snapshot = Some(seq);
+        }
+        let persistence = open(config, world)?;
+        let seq = world.seq();
+        if seq > state.last_seq {
+            bail!(
+                "this node's journal reaches seq {seq} but the replication stream ends at {}: it holds records no other node has (a leader that crashed or was fenced before they were replicated). Move its data directory ({}) aside and start it again to rebuild it from the stream",
+                state.last_seq,
+                config.data_dir.display()
+            );
+        }
+        if state.last_seq > 0 && state.first_seq > seq + 1 {
+            bail!(
+                "the replication stream starts at seq {} but this node is at seq {seq}: the records between are only in the object-store snapshot. Start it with an empty data directory ({}) to begin from that snapshot",
+                state.first_seq,
+                config.data_dir.display()
+            );
+        }
+        let replica = Replica {
+            client,
+            config: rc.clone(),
+            holder,
+            role: Role::Follower,
+            epoch: 0,
+            leader: None,
+            started_from_snapshot,
+            stream_seq: state.last_seq,
+            last_applied: None,
+            records_since_snapshot: 0,
+            snapshot_seq: None,
+            snapshot_thread: None,
+        };
+        let mut persistence = persistence;
+        replica.refresh_refusal(&mut persistence);
+        tracing::info!(
+            node = %replica.holder.node, seq, stream_last = state.last_seq,
+            "replication: following"
+        );
+        Ok((replica, persistence))
+    }
+
+    /// Starts consuming the stream after the world's seq and competing for the lease; events
+    /// wake the loop through `waker`.
+    pub fn follow(&self, world: &VoxelWorld, waker: Arc<Waker>) {
+        self.client.follow(world.seq(), waker);
+    }
+
+    /// Whether this node takes edits.
+    pub fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
+    /// How many records replies written now wait for (`ack: Stream`: those recorded since
+    /// the last publish; 0 otherwise).
+    pub fn pending_len<S: JournalStorage>(&self, persistence: &Persistence<S>) -> usize {
+        if self.role == Role::Leader && self.config.ack == ReplicationAck::Stream {
+            persistence.tapped_len()
+        } else {
+            0
+        }
+    }
+
+    /// What the NATS thread reported (the world loop gathers them as its events).
+    pub fn events(&self) -> &flume::Receiver<Event> {
+        self.client.events()
+    }
+
+    /// Handles what the NATS thread reported: applies records (follower), takes or loses the
+    /// lease.
+    pub fn handle<S: JournalStorage>(
+        &mut self,
+        event: Event,
+        world: &mut VoxelWorld,
+        persistence: &mut Persistence<S>,
+    ) {
+        match event {
+            Event::Records(records) => self.on_records(world, persistence, records),
+            Event::Leader { epoch, last_seq } => {
+                self.take_over(world, persistence, epoch, last_seq)
+            }
+            Event::LeaseLost(reason) => {
+                if self.role == Role::Leader {
+                    tracing::warn!(reason, "replication: lease lost, stepping down");
+                    self.role = Role::Follower;
+                    persistence.set_tap(false);
+                }
+            }
+            Event::LeaderIs(holder) => {
+                tracing::info!(leader = %holder.node, "replication: leader");
+                self.leader = Some(holder);
+            }
+            Event::Published(Ok(seq)) => self.stream_seq = self.stream_seq.max(seq),
+            Event::Published(Err(failure)) => self.stop(failure.to_string()),
+            Event::SnapshotPut(seq) => self.snapshot_seq = Some(seq),
+            Event::Failed(reason) => {
+                tracing::error!(reason, "replication");
+                if reason.starts_with("stream message") {
+                    self.stop(reason);
+                }
+            }
+        }
+        self.refresh_refusal(persistence);
+    }
+
+    fn on_records<S: JournalStorage>(
+        &mut self,
+        world: &mut VoxelWorld,
+        persistence: &mut Persistence<S>,
+        records: Vec<OwnedRecord>,
+    ) {
+        if let Some(last) = records.last() {
+            self.stream_seq = self.stream_seq.max(last.seq);
+        }
+        let new: Vec<OwnedRecord> = records
+            .into_iter()
+            .filter(|r| r.seq > world.seq())
+            .collect();
+        if new.is_empty() {
+            return;
+        }
+        match self.role {
+            Role::Stopped(_) => return,
+            Role::Leader => {
+                // Another leader appended: this node is not the leader any more.
+                tracing::warn!(
+                    seq = new[0].seq,
+                    "replication: another leader appended to the stream; stepping down"
+                );
+                self.role = Role::Follower;
+                persistence.set_tap(false);
+                self.client
+                    .step_down(Some(Duration::from_millis(self.config.lease_ttl_ms)));
+            }
+            Role::Follower => {}
+        }
+        if new[0].seq != world.seq() + 1 {
+            return self.stop(format!(
+                "the stream continues at seq {} but this node is at seq {}",
+                new[0].seq,
+                world.seq()
+            ));
+        }
+        if let Err(e) = replay_replicated(world, &new) {
+            return self.stop(format!("applying the stream failed: {e:#}"));
+        }
+        if let Err(e) = persistence.append_replicated(&new) {
+            return self.stop(format!("journaling the stream locally failed: {e}"));
+        }
+        self.last_applied = Some(Instant::now());
+    }
+
+    /// The lease was taken with every record up to `last_seq` delivered: once they are all
+    /// applied, append the epoch record (fencing an old leader) and take edits.
+    fn take_over<S: JournalStorage>(
+        &mut self,
+        world: &mut VoxelWorld,
+        persistence: &mut Persistence<S>,
+        epoch: u64,
+        last_seq: u64,
+    ) {
+        let retry = Some(Duration::from_millis(self.config.lease_ttl_ms / 3));
+        if self.role != Role::Follower || world.seq() != last_seq {
+            self.client.step_down(retry);
+            return;
+        }
+        let mut payload = EPOCH_TAG.to_vec();
+        payload.extend_from_slice(&epoch.to_le_bytes());
+        payload.extend_from_slice(self.holder.node.as_bytes());
+        let marker = OwnedRecord {
+            kind: RecordKind::Meta,
+            seq: last_seq + 1,
+            source: Source::System,
+            payload,
+        };
+        match self.client.publish_and_wait(vec![marker.clone()], epoch) {
+            Ok(_) => {}
+            Err(failure) => {
+                tracing::warn!(%failure, "replication: taking over failed; following again");
+                self.client.step_down(retry);
+                return;
+            }
+        }
+        if let Err(e) = replay_replicated(world, std::slice::from_ref(&marker)) {
+            return self.stop(format!("applying the epoch record failed: {e:#}"));
+        }
+        if let Err(e) = persistence.append_replicated(std::slice::from_ref(&marker)) {
+            return self.stop(format!("journaling the epoch record failed: {e}"));
+        }
+        self.stream_seq = marker.seq;
+        self.epoch = epoch;
+        self.role = Role::Leader;
+        self.leader = Some(self.holder.clone());
+        persistence.set_tap(true);
+        tracing::info!(
+            node = %self.holder.node, epoch, seq = world.seq(),
+            "replication: leading"
+        );
+    }
+
+    /// Ends a loop iteration on the leader, after the local journal's sync: publishes the
+    /// records of the iteration. Under `ack: Stream` it waits for the acks; `Err` means the
+    /// stream did not take them, this node stopped, and the replies that waited must be
+    /// withdrawn with the error.
+    pub fn settle<S: JournalStorage>(
+        &mut self,
+        world: &VoxelWorld,
+        persistence: &mut Persistence<S>,
+    ) -> Result<(), RpcError> {
+        if self.role != Role::Leader {
+            return Ok(());
+        }
+        let records = persistence.take_tapped();
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.records_since_snapshot += records.len() as u64;
+        match self.config.ack {
+            ReplicationAck::Stream => match self.client.publish_and_wait(records, self.epoch) {
+                Ok(seq) => self.stream_seq = seq,
+                Err(failure) => {
+                    let reason = failure.to_string();
+                    self.stop(reason.clone());
+                    self.refresh_refusal(persistence);
+                    return Err(self.withdrawn_error(&reason));
+                }
+            },
+            ReplicationAck::LocalJournal => self.client.publish(records, self.epoch),
+        }
+        self.maybe_snapshot(world);
+        Ok(())
+    }
+
+    /// Puts a snapshot into the object store every `snapshot_every_records` records.
+    fn maybe_snapshot(&mut self, world: &VoxelWorld) {
+        let every = self.config.snapshot_every_records;
+        if every == 0 || self.records_since_snapshot < every || world.unstamped_ticks() > 0 {
+            return;
+        }
+        if self
+            .snapshot_thread
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
+        {
+            return;
+        }
+        self.records_since_snapshot = 0;
+        let snapshot = world.snapshot();
+        let timers = world.timers().clone();
+        let put = self.client.snapshot_sender();
+        // Encoding runs off the loop; the upload is the NATS thread's.
+        self.snapshot_thread = Some(std::thread::spawn(move || {
+            let mut payload = Vec::new();
+            encode_snapshot_payload(&snapshot, &timers, &mut payload);
+            put(snapshot.seq, encode_snapshot(snapshot.seq, &payload));
+        }));
+    }
+
+    /// Stops this node: no more edits, no more records applied.
+    fn stop(&mut self, reason: String) {
+        if matches!(self.role, Role::Stopped(_)) {
+            return;
+        }
+        tracing::error!(
+            reason, node = %self.holder.node,
+            "replication: this node stopped; it serves reads of what it has and refuses edits until it is restarted (docs/replication.md)"
+        );
+        if self.role == Role::Leader {
+            self.client.step_down(None);
+        }
+        self.role = Role::Stopped(reason);
+    }
+
+    /// Keeps the journal's edit refusal in step with the role.
+    fn refresh_refusal<S: JournalStorage>(&self, persistence: &mut Persistence<S>) {
+        if self.role == Role::Leader {
+            persistence.set_replica_refusal(None);
+            return;
+        }
+        persistence.set_tap(false);
+        let error = self.not_leader_error();
+        persistence.set_replica_refusal(Some((error.message.clone(), error)));
+    }
+
+    /// The error of an edit sent to a node that does not lead.
+    pub fn not_leader_error(&self) -> RpcError {
+        let leader = self
+            .leader
+            .as_ref()
+            .filter(|l| *l != &self.holder || self.role == Role::Leader);
+        let message = match (&self.role, leader) {
+            (Role::Stopped(reason), _) => format!(
+                "this node ({}) stopped replicating and takes no edits: {reason}",
+                self.holder.node
+            ),
+            (_, Some(l)) => format!(
+                "this node ({}) is a read replica; send edits to the leader {} (socket {})",
+                self.holder.node, l.node, l.socket
+            ),
+            (_, None) => format!(
+                "this node ({}) is a read replica and no leader is known yet; retry shortly",
+                self.holder.node
+            ),
+        };
+        RpcError::server(
+            codes::NOT_LEADER,
+            message,
+            Some(json!({
+                "role": self.role.name(),
+                "node": self.holder.node,
+                "leader": leader.map(|l| l.node.clone()),
+                "leader_socket": leader.map(|l| l.socket.clone()),
+            })),
+        )
+    }
+
+    fn withdrawn_error(&self, reason: &str) -> RpcError {
+        RpcError::server(
+            codes::NOT_LEADER,
+            format!(
+                "the replication stream did not take this edit ({reason}); it is not replicated and this node ({}) stepped down and takes no edits. This reply was withdrawn; send edits to the current leader",
+                self.holder.node
+            ),
+            Some(json!({
+                "role": self.role.name(), "node": self.holder.node, "withdrawn": true,
+                "error": reason,
+            })),
+        )
+    }
+
+    /// `replication` in `goxel.get_status`.
+    pub fn status(&self, world: &VoxelWorld) -> Value {
+        json!({
+            "role": self.role.name(),
+            "node": self.holder.node,
+            "world": self.config.world,
+            "epoch": self.epoch,
+            "leader": self.leader.as_ref().map(|l| l.node.clone()),
+            "leader_socket": self.leader.as_ref().map(|l| l.socket.clone()),
+            "stream_seq": self.stream_seq,
+            "as_of_seq": world.seq(),
+            "lag_records": self.stream_seq.saturating_sub(world.seq()),
+            "ack": match self.config.ack {
+                ReplicationAck::Stream => "Stream",
+                ReplicationAck::LocalJournal => "LocalJournal",
+            },
+            "stopped": match &self.role { Role::Stopped(r) => Value::from(r.as_str()), _ => Value::Null },
+            "started_from_snapshot": self.started_from_snapshot,
+            "snapshot_seq": self.snapshot_seq,
+        })
+    }
+}

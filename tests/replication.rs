@@ -1,0 +1,210 @@
+//! Journal replication over NATS JetStream with real processes: `nats-server` clusters started
+//! here on free loopback ports (JetStream on, store in a temporary directory) and `voxeld serve`
+//! children. `kill -9` of the leader under a stream of acknowledged edits, a partitioned (stopped)
+//! old leader, and a fresh node that starts from the object-store snapshot.
+//!
+//! `nats-server` must be installed (Debian: `apt-get install nats-server`; `.ci/run` installs
+//! it): without it these tests fail, saying so.
+
+#[path = "support/replication.rs"]
+mod harness;
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use harness::*;
+use serde_json::{Value, json};
+
+fn three_replicas() -> NodeOptions {
+    NodeOptions {
+        lease_ttl_ms: LEASE_TTL_MS,
+        replicas: 3,
+        snapshot_every: 0,
+        keep: 0,
+    }
+}
+
+#[test]
+fn kill9_of_the_leader_fails_over_with_no_acknowledged_edit_lost() {
+    const KILL_AFTER: usize = 300;
+    let (_nats, urls) = nats_cluster(3);
+    let options = three_replicas();
+    let mut a = Node::start("a", &urls, &options);
+    assert_eq!(wait_for_leader(&[&a], START_TIMEOUT), 0);
+    let b = Node::start("b", &urls[1..], &options);
+    let c = Node::start("c", &urls[2..], &options);
+
+    // Followers serve reads and refuse edits, naming the leader.
+    wait_until_known(&b, "a");
+    let mut follower = b.client();
+    let refused = add(&mut follower, 999_999).unwrap();
+    assert_eq!(refused["error"]["code"], -32003, "{refused}");
+    assert_eq!(refused["error"]["data"]["leader"], "a", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("leader a"),
+        "{refused}"
+    );
+    let refused = follower.try_call("goxel.step", json!({})).unwrap();
+    assert_eq!(refused["error"]["code"], -32003, "{refused}");
+    let status = b.status();
+    assert_eq!(status["replication"]["role"], "follower", "{status}");
+    assert_eq!(status["read_only"], true, "{status}");
+
+    // A stream of acknowledged edits on the leader, then kill -9 in the middle of it.
+    let acked = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let streamer = {
+        let socket = a.socket.clone();
+        let (acked, stop) = (acked.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut client = Client::try_connect(&socket).unwrap();
+            let mut i = 0;
+            while i < 1_000_000 && !stop.load(Ordering::SeqCst) {
+                match add(&mut client, i) {
+                    Some(reply) => {
+                        assert!(reply.get("error").is_none(), "{reply}");
+                        i += 1;
+                        acked.store(i, Ordering::SeqCst);
+                    }
+                    None => break,
+                }
+            }
+            i
+        })
+    };
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while acked.load(Ordering::SeqCst) < KILL_AFTER {
+        assert!(Instant::now() < deadline, "stream too slow");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    a.kill9();
+    let killed = Instant::now();
+    stop.store(true, Ordering::SeqCst);
+    let acknowledged = streamer.join().unwrap();
+    assert!(acknowledged >= KILL_AFTER);
+
+    // A follower takes over and takes edits; measure kill -9 → first accepted edit.
+    let leader = wait_for_leader(&[&b, &c], Duration::from_secs(30));
+    let (new, other) = if leader == 0 { (&b, &c) } else { (&c, &b) };
+    let mut client = new.client();
+    let next = acknowledged + 1;
+    let reply = add(&mut client, next).unwrap();
+    assert!(reply.get("error").is_none(), "{reply}");
+    let failover = killed.elapsed();
+    eprintln!("fail-over (kill -9 to first accepted edit): {failover:?}");
+    assert!(failover < Duration::from_secs(15), "{failover:?}");
+
+    // Nothing acknowledged was lost, and both survivors hold the same world.
+    assert_edits_present(new, 0..acknowledged);
+    let (seq, hash) = converge(&[new, other], acknowledged as u64 + 2);
+    assert_edits_present(other, 0..acknowledged);
+    assert_edits_present(other, next..next + 1);
+    let status = new.status();
+    assert_eq!(status["replication"]["role"], "leader", "{status}");
+    assert_eq!(status["as_of_seq"], seq, "{status}");
+    assert_eq!(status["world_hash"], hash.as_str());
+    // The other follower now names the new leader.
+    wait_until_known(other, &new.name);
+    let refused = add(&mut other.client(), 999_998).unwrap();
+    assert_eq!(refused["error"]["code"], -32003, "{refused}");
+    assert_eq!(
+        refused["error"]["data"]["leader"],
+        new.name.as_str(),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_partitioned_old_leader_is_fenced() {
+    let (_nats, urls) = nats_cluster(3);
+    let options = three_replicas();
+    let a = Node::start("a", &urls, &options);
+    assert_eq!(wait_for_leader(&[&a], START_TIMEOUT), 0);
+    let b = Node::start("b", &urls[1..], &options);
+    let c = Node::start("c", &urls[2..], &options);
+    let mut old = a.client();
+    for i in 0..20 {
+        assert!(add(&mut old, i).unwrap().get("error").is_none());
+    }
+    converge(&[&a, &b, &c], 20);
+
+    // Cut the old leader off (stopped: it renews nothing and hears nothing), let another take
+    // over and edit, then let it run again with an edit already waiting in its socket.
+    a.signal("STOP");
+    let leader = wait_for_leader(&[&b, &c], Duration::from_secs(30));
+    let (new, other) = if leader == 0 { (&b, &c) } else { (&c, &b) };
+    let mut client = new.client();
+    assert!(add(&mut client, 20).unwrap().get("error").is_none());
+    let ([x, y, z], color) = edit(21);
+    let line = json!({"jsonrpc": "2.0", "method": "goxel.add_voxel", "id": 99,
+        "params": {"x": x, "y": y, "z": z, "color": color}});
+    old.writer
+        .write_all(format!("{line}\n").as_bytes())
+        .unwrap();
+    a.signal("CONT");
+    let mut reply = String::new();
+    old.reader.read_line(&mut reply).unwrap();
+    let reply: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(
+        reply["error"]["code"], -32003,
+        "the old leader took an edit: {reply}"
+    );
+
+    // Never applied by the others; the old leader does not lead.
+    let mut check = new.client();
+    let v = check.result("goxel.get_voxel", json!({"x": x, "y": y, "z": z}));
+    assert_eq!(
+        v["exists"], false,
+        "the old leader's edit reached the new leader: {v}"
+    );
+    let status = a.status();
+    assert_ne!(status["replication"]["role"], "leader", "{status}");
+    assert!(add(&mut a.client(), 22).unwrap().get("error").is_some());
+    // The survivors agree.
+    converge(&[new, other], 22);
+}
+
+#[test]
+fn a_fresh_follower_starts_from_the_object_store_snapshot() {
+    let (_nats, urls) = nats_cluster(1);
+    let options = NodeOptions {
+        lease_ttl_ms: LEASE_TTL_MS,
+        replicas: 1,
+        snapshot_every: 50,
+        keep: 10,
+    };
+    let a = Node::start("a", &urls, &options);
+    assert_eq!(wait_for_leader(&[&a], START_TIMEOUT), 0);
+    let mut client = a.client();
+    for i in 0..200 {
+        assert!(add(&mut client, i).unwrap().get("error").is_none());
+    }
+    // The leader's snapshots reach the object store and the stream is purged before them.
+    let deadline = Instant::now() + IO_TIMEOUT;
+    let snapshot_seq = loop {
+        let s = a.status();
+        if let Some(seq) = s["replication"]["snapshot_seq"].as_u64()
+            && seq >= 150
+        {
+            break seq;
+        }
+        assert!(Instant::now() < deadline, "no snapshot: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let fresh = Node::start("fresh", &urls, &options);
+    let status = fresh.status();
+    let from = status["replication"]["started_from_snapshot"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("did not start from a snapshot: {status}"));
+    assert!(from >= snapshot_seq - 50, "{status}");
+    for i in 200..220 {
+        assert!(add(&mut client, i).unwrap().get("error").is_none());
+    }
+    converge(&[&a, &fresh], 221);
+    assert_edits_present(&fresh, 0..220);
+}
