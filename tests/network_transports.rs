@@ -428,3 +428,30 @@ fn a_tokens_file_others_can_read_is_refused_at_start_up() {
     ok(tcp.call(&mut notes, 2, "goxel.get_status", json!({})));
     server.stop().unwrap();
 }
+
+/// Regression: a reply larger than tungstenite's old 1 MiB write-buffer limit (here a
+/// ~2.8 MB `get_chunks` of 64 many-coloured chunks) was refused by tungstenite for ever, so
+/// the connection stalled until the slow-reader timeout dropped it.
+#[test]
+fn a_websocket_reply_of_megabytes_arrives_whole() {
+    let server = networked(|_| {});
+    let mut unix = server.client();
+    let script = "for (let z = 0; z < 16; z++) for (let y = 0; y < 128; y++) for (let x = 0; x < 128; x++) goxel.addVoxel(x, y, z, [x * 2, y * 2, z * 16, 255]);";
+    let filled = unix.result("goxel.execute_script", json!({ "script": script }));
+    assert_eq!(filled["success"], true, "{filled}");
+    let mut ws = Ws::connect(&format!("ws://{}/", ws_addr(&server)), &[]).unwrap();
+    let mut notes = Vec::new();
+    for id in 1..=3 {
+        let reply = ws.call(&mut notes, id, "goxel.get_chunks", json!({}));
+        let chunks = reply["result"]["chunks"].as_array().expect("chunks");
+        assert_eq!(chunks.len(), 64, "{}", &reply.to_string()[..200]);
+        let bytes: usize = chunks
+            .iter()
+            .map(|c| c["data"].as_str().unwrap().len())
+            .sum();
+        assert!(
+            bytes > 2 << 20,
+            "the reply is over 2 MiB ({bytes} bytes of chunk data)"
+        );
+    }
+}

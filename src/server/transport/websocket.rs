@@ -26,9 +26,6 @@ use crate::server::auth::{Access, Tokens};
 
 /// Longest HTTP request head accepted.
 const MAX_REQUEST_BYTES: usize = 16 << 10;
-/// Bytes tungstenite may hold unsent before a write is refused (the connection's own bound
-/// applies before it).
-const MAX_WRITE_BUFFER: usize = 1 << 20;
 
 /// What every WebSocket connection of one listener shares.
 pub struct Settings {
@@ -161,8 +158,7 @@ impl WsStream {
             Some(leftover) => {
                 let config = WebSocketConfig::default()
                     .max_message_size(Some(self.settings.max_message_bytes))
-                    .max_frame_size(Some(self.settings.max_message_bytes))
-                    .max_write_buffer_size(MAX_WRITE_BUFFER);
+                    .max_frame_size(Some(self.settings.max_message_bytes));
                 Phase::Open(Box::new(Open {
                     ws: WebSocket::from_partially_read(tcp, leftover, Role::Server, Some(config)),
                     incoming: Vec::new(),
@@ -333,30 +329,44 @@ impl Read for WsStream {
 }
 
 impl Write for WsStream {
-    /// Takes whole reply lines and queues each as a text message; `WouldBlock` when
-    /// tungstenite's buffer is full.
+    /// Takes whole reply lines and queues each as a text message, until the socket is full.
+    ///
+    /// Backpressure is ours, not tungstenite's write-buffer limit: that limit refuses any
+    /// message larger than itself for ever (a 10 MB `get_chunks` reply stalled the connection
+    /// until the slow-reader timeout dropped it). So tungstenite's buffer is unlimited, and
+    /// while it still holds bytes the socket would not take, no more lines are taken: it holds
+    /// at most one call's worth of lines, and the rest waits in the connection's bounded output.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let Phase::Open(open) = &mut self.phase else {
             // Nothing is answered before the upgrade, and nothing after an HTTP answer.
             return Ok(buf.len());
         };
+        if open.unflushed {
+            match open.ws.flush() {
+                Ok(()) => open.unflushed = false,
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Err(tungstenite::Error::Io(e)) => return Err(e),
+                Err(e) => return Err(io::Error::other(e)),
+            }
+        }
         let mut consumed = 0;
         for line in buf.split_inclusive(|&b| b == b'\n') {
             let text = line.strip_suffix(b"\n").unwrap_or(line);
             let message = Message::text(String::from_utf8_lossy(text).into_owned());
-            match open.ws.write(message) {
-                Ok(()) => {}
+            let full = match open.ws.write(message) {
+                Ok(()) => false,
                 // Queued; the socket is full for now.
-                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(tungstenite::Error::WriteBufferFull(_)) => break,
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => true,
                 Err(tungstenite::Error::Io(e)) => return Err(e),
                 Err(e) => return Err(io::Error::other(e)),
-            }
+            };
             open.unflushed = true;
             consumed += line.len();
-        }
-        if consumed == 0 && !buf.is_empty() {
-            return Err(io::ErrorKind::WouldBlock.into());
+            if full {
+                break;
+            }
         }
         Ok(consumed)
     }
