@@ -117,9 +117,9 @@ function showLayers(layers) {
   }
 }
 
-/** Fetches chunks (all of them when `positions` is null) and re-meshes what they touch. */
-async function fetchChunks(positions) {
-  const params = positions === null ? {} : { chunks: positions };
+/** Fetches chunks (with `positions` null: all, or those of `whole.region`) and re-meshes what they touch. */
+async function fetchChunks(positions, whole = {}) {
+  const params = positions === null ? whole : { chunks: positions };
   const reply = await rpc.call('goxel.get_chunks', params);
   const touched = new Set();
   for (const entry of reply.chunks) {
@@ -149,13 +149,53 @@ function frameWorld() {
   renderer.requestDraw();
 }
 
+/**
+ * Fetches the whole world: in one call when it has at most 4096 chunks (the server's limit per
+ * call), else region by region, halving a region along its longest side until it fits.
+ */
+async function fetchWorld() {
+  try {
+    return await fetchChunks(null);
+  } catch (e) {
+    if (e.code !== -32602) throw e;
+  }
+  const box = await rpc.call('goxel.get_bounding_box', { layer_id: -2, exact: false });
+  if (box.empty) return fetchChunks(null);
+  let seq = 0;
+  const regions = [{ min: box.min, max: box.max_inclusive }];
+  while (regions.length) {
+    const region = regions.pop();
+    try {
+      const reply = await fetchRegion(region);
+      seq = Math.max(seq, reply.seq);
+    } catch (e) {
+      const size = [0, 1, 2].map((a) => region.max[a] - region.min[a]);
+      const axis = size.indexOf(Math.max(...size));
+      // A chunk-aligned cut near the middle of the longest side.
+      let cut = Math.floor((region.min[axis] + region.max[axis] + 1) / 32) * 16;
+      if (cut <= region.min[axis]) cut = (Math.floor(region.min[axis] / 16) + 1) * 16;
+      if (e.code !== -32602 || cut > region.max[axis]) throw e;
+      const low = { min: [...region.min], max: [...region.max] };
+      const high = { min: [...region.min], max: [...region.max] };
+      low.max[axis] = cut - 1;
+      high.min[axis] = cut;
+      regions.push(low, high);
+    }
+  }
+  return { seq };
+}
+
+async function fetchRegion(region) {
+  return fetchChunks(null, { region });
+}
+
 /** Drops the page's copy of the world and fetches all of it again. */
 async function reloadAll() {
   for (const key of [...store.chunks.keys()]) {
     store.chunks.delete(key);
     renderer.setMesh(key, null, store.mesh(key));
   }
-  return fetchChunks(null);
+  return fetchWorld();
 }
 
 // Notifications arrive in order; each change is applied after the previous one. A change too
@@ -196,7 +236,7 @@ async function start() {
   setConnection('live', 'open');
   rpc.onNotification = follow;
   await rpc.call('goxel.subscribe', { events: ['world_changed', 'tick'] });
-  const reply = await fetchChunks(null);
+  const reply = await fetchWorld();
   await refreshStatus();
   state.shownSeq = reply.seq;
   frameWorld();
