@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+#[path = "support/python.rs"]
+mod python;
+
 use glam::IVec3;
 use systems::coords::voxel_pos;
 use systems::{Color, CommandBuffer, Edit, Source, VoxelWorld, WorldSettings};
@@ -448,37 +451,11 @@ fn an_empty_world_writes_a_file_that_reads_back_empty() {
 fn python_with_midvoxio() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
-        const REQUIREMENTS: [&str; 3] = ["midvoxio==0.1.6", "numpy", "pillow"];
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pyvenv");
-        let python = venv.join("bin/python");
-        let marker = venv.join("voxeld-requirements.txt");
-        if python.exists()
-            && std::fs::read_to_string(&marker).ok().as_deref() == Some(&REQUIREMENTS.join(" "))
-        {
-            return python;
-        }
-        let out = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .output()
-            .expect("python3 must be installed for the independent .vox reader");
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = Command::new(&python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
-            .args(REQUIREMENTS)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip could not install {REQUIREMENTS:?} (is PyPI reachable?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&marker, REQUIREMENTS.join(" ")).unwrap();
-        python
+        python::venv(
+            "pyvenv",
+            &["midvoxio==0.1.6", "numpy", "pillow"],
+            "the independent .vox reader",
+        )
     })
 }
 

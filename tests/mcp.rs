@@ -20,38 +20,7 @@ const REQUIREMENTS: [&str; 1] = ["mcp==2.3.0"];
 /// A Python with the MCP SDK, in a venv under the target directory, made once.
 fn python_with_mcp() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
-        let python = venv.join("bin/python");
-        let marker = venv.join("voxeld-requirements.txt");
-        if python.exists()
-            && std::fs::read_to_string(&marker).ok().as_deref() == Some(&REQUIREMENTS.join(" "))
-        {
-            return python;
-        }
-        let out = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .output()
-            .expect("python3 must be installed for the MCP client");
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = Command::new(&python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
-            .args(REQUIREMENTS)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip could not install {REQUIREMENTS:?} (is PyPI reachable?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&marker, REQUIREMENTS.join(" ")).unwrap();
-        python
-    })
+    PYTHON.get_or_init(|| support::python::venv("mcp-venv", &REQUIREMENTS, "the MCP client"))
 }
 
 /// Runs tests/mcp_client.py against `voxeld ARGS` and returns its report.

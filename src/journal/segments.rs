@@ -194,20 +194,7 @@ impl FileDir {
 
 /// The segments in `dir` by first seq, ascending, with their paths (a missing directory has none).
 pub fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        if let Some(seq) = entry.file_name().to_str().and_then(parse_segment_name) {
-            found.push((seq, entry.path()));
-        }
-    }
-    found.sort_by_key(|s| s.0);
-    Ok(found)
+    super::snapshot_file::files_by_seq(dir, parse_segment_name)
 }
 
 impl JournalDir for FileDir {

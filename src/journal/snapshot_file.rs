@@ -170,6 +170,17 @@ pub fn read_snapshot(path: &Path) -> Result<(u64, Vec<u8>), SnapshotError> {
 /// The snapshots in `dir` named by [`snapshot_file_name`], newest (highest seq) first.
 /// A missing directory has none. Start-up tries them in this order and uses the first readable.
 pub fn list_snapshots(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    let mut found = files_by_seq(dir, parse_snapshot_name)?;
+    found.reverse();
+    Ok(found)
+}
+
+/// The files in `dir` whose names `parse` reads a seq from, by seq ascending, with their paths
+/// (a missing directory has none): snapshots here, journal segments in `segments.rs`.
+pub(crate) fn files_by_seq(
+    dir: &Path,
+    parse: impl Fn(&str) -> Option<u64>,
+) -> io::Result<Vec<(u64, PathBuf)>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -178,13 +189,11 @@ pub fn list_snapshots(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     let mut found = Vec::new();
     for entry in entries {
         let entry = entry?;
-        let name = entry.file_name();
-        let Some(seq) = name.to_str().and_then(parse_snapshot_name) else {
-            continue;
-        };
-        found.push((seq, entry.path()));
+        if let Some(seq) = entry.file_name().to_str().and_then(&parse) {
+            found.push((seq, entry.path()));
+        }
     }
-    found.sort_by_key(|s| std::cmp::Reverse(s.0));
+    found.sort_by_key(|s| s.0);
     Ok(found)
 }
 

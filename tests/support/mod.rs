@@ -3,13 +3,15 @@
 //! library, so the tests see what a real client sees); `child.rs`, a `voxeld serve` child
 //! process (`kill -9`, SIGTERM, its log); `procfs.rs`, a process's RSS and descriptors;
 //! `load.rs`, the mixed load of the load tool and the soak test; `lean_client.rs`, the benches'
-//! client that does not parse replies (benches include these files with `#[path]`).
+//! client that does not parse replies (benches include these files with `#[path]`);
+//! `python.rs`, a venv with pinned PyPI packages for the independent clients.
 
 #![allow(dead_code)]
 
 pub mod child;
 pub mod load;
 pub mod procfs;
+pub mod python;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
