@@ -86,9 +86,7 @@ enum Command {
         epoch: u64,
         reply: Option<flume::Sender<Result<u64, PublishFailure>>>,
     },
-    StepDown {
-        again_after: Option<Duration>,
-    },
+    StepDown(StepDown),
     PutSnapshot {
         seq: u64,
         bytes: Vec<u8>,
@@ -233,7 +231,22 @@ impl Client {
     /// Gives the lease up (if held) and does not take it again for `again_after` (`None`:
     /// never, until a restart).
     pub fn step_down(&self, again_after: Option<Duration>) {
-        self.send(Command::StepDown { again_after });
+        self.send(Command::StepDown(StepDown {
+            again_after,
+            done: None,
+        }));
+    }
+
+    /// Gives the lease up for good and waits (up to the ack timeout) until the key-value
+    /// bucket took the deletion, so a follower can take over at once: a leader's last act at
+    /// shutdown. True when it was handed over in time.
+    pub fn hand_over(&self) -> bool {
+        let (tx, rx) = flume::bounded(1);
+        self.send(Command::StepDown(StepDown {
+            again_after: None,
+            done: Some(tx),
+        }));
+        rx.recv_timeout(self.timeout).is_ok()
     }
 
     /// Puts a snapshot file's bytes (covering records up to `seq`) into the object store and
@@ -376,7 +389,7 @@ impl Nats {
             waker: notify.clone(),
         };
         tokio::spawn(collect_acks(acks_rx, emit.clone()));
-        let (lease_tx, lease_rx) = mpsc::unbounded_channel::<Option<Duration>>();
+        let (lease_tx, lease_rx) = mpsc::unbounded_channel::<StepDown>();
         let mut lease_rx = Some(lease_rx);
         let delivered = Arc::new(AtomicU64::new(0));
         while let Some(command) = commands.recv().await {
@@ -414,8 +427,8 @@ impl Nats {
                     epoch,
                     reply,
                 } => self.publish(records, epoch, reply, &acks_tx).await,
-                Command::StepDown { again_after } => {
-                    let _ = lease_tx.send(again_after);
+                Command::StepDown(step) => {
+                    let _ = lease_tx.send(step);
                 }
                 Command::PutSnapshot { seq, bytes } => {
                     let snapshots = self.snapshots.clone();
@@ -640,7 +653,7 @@ async fn keep_lease(
     holder: LeaseHolder,
     ttl: Duration,
     delivered: Arc<AtomicU64>,
-    mut control: mpsc::UnboundedReceiver<Option<Duration>>,
+    mut control: mpsc::UnboundedReceiver<StepDown>,
     emit: Emitter,
 ) {
     let value: bytes::Bytes = serde_json::to_vec(&holder).unwrap_or_default().into();
@@ -657,7 +670,7 @@ async fn keep_lease(
             tokio::select! {
                 _ = tokio::time::sleep(period.min(Duration::from_millis(250))) => {}
                 c = control.recv() => match c {
-                    Some(again) => { step_down(&lease, &mut held, &mut not_before, again).await; continue; }
+                    Some(step) => { step_down(&lease, &mut held, &mut not_before, step).await; continue; }
                     None => return,
                 },
             }
@@ -665,7 +678,7 @@ async fn keep_lease(
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}
                 c = control.recv() => match c {
-                    Some(again) => { step_down(&lease, &mut held, &mut not_before, again).await; continue; }
+                    Some(step) => { step_down(&lease, &mut held, &mut not_before, step).await; continue; }
                     None => return,
                 },
             }
@@ -719,11 +732,19 @@ async fn keep_lease(
     }
 }
 
+/// A request to give the lease up.
+struct StepDown {
+    /// Do not take it again for this long (`None`: until a restart).
+    again_after: Option<Duration>,
+    /// Told once the lease is given up (or was not held).
+    done: Option<flume::Sender<()>>,
+}
+
 async fn step_down(
     lease: &kv::Store,
     held: &mut Option<u64>,
     not_before: &mut Option<Option<tokio::time::Instant>>,
-    again_after: Option<Duration>,
+    step: StepDown,
 ) {
     if let Some(revision) = held.take() {
         // Hand over at once instead of after the TTL (if nobody changed it meanwhile).
@@ -731,7 +752,10 @@ async fn step_down(
             .delete_expect_revision(LEASE_KEY, Some(revision))
             .await;
     }
-    *not_before = Some(again_after.map(|d| tokio::time::Instant::now() + d));
+    *not_before = Some(step.again_after.map(|d| tokio::time::Instant::now() + d));
+    if let Some(done) = step.done {
+        let _ = done.send(());
+    }
 }
 
 async fn put_snapshot(

@@ -14,7 +14,11 @@
 //! Threads: the NATS client runs on its own thread with a small tokio runtime ([`client`]);
 //! the world loop holds a [`Replica`] and exchanges commands and events with it over channels
 //! (events wake the loop through its `mio::Waker`). Under `ack: Stream` the leader's replies
-//! wait for the stream's ack like replies wait for the group fsync under `fsync: Always`.
+//! wait for the stream's ack like replies wait for the group fsync under `fsync: Always`, but
+//! without blocking the loop: each iteration's records are published in the background and
+//! the replies that depend on them stay in their connections' output (`StreamHold`) until
+//! the ack arrives as an event, so the loop keeps reading, applying and publishing while
+//! earlier records are on their way ([`Replica::settle`], [`Outcome`]).
 
 pub mod client;
 pub mod wire;
@@ -64,6 +68,16 @@ impl Role {
     }
 }
 
+/// What an event means for the replies waiting on the stream.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The stream holds every record up to this seq: replies waiting for them go out.
+    Acked(u64),
+    /// The stream did not take this node's records: every waiting reply is withdrawn with
+    /// this error (the node stopped).
+    Refused(RpcError),
+}
+
 /// The world loop's side of replication.
 pub struct Replica {
     client: Client,
@@ -78,6 +92,15 @@ pub struct Replica {
     started_from_snapshot: Option<u64>,
     /// The last record this node knows the stream holds.
     stream_seq: u64,
+    /// The last record of this node's own the stream acknowledged, or that it applied from
+    /// the stream: the local world up to here is the stream's.
+    confirmed_seq: u64,
+    /// The last record published and not yet known acknowledged (`ack: Stream`), and since
+    /// when the oldest unacknowledged publish waits.
+    awaited_seq: u64,
+    awaited_since: Option<Instant>,
+    /// How long a publish may wait for its ack before the stream counts as unavailable.
+    ack_deadline: Duration,
     /// When the last records were applied from the stream (followers).
     last_applied: Option<Instant>,
     records_since_snapshot: u64,
@@ -150,6 +173,10 @@ impl Replica {
             leader: None,
             started_from_snapshot,
             stream_seq: state.last_seq,
+            confirmed_seq: seq,
+            awaited_seq: seq,
+            awaited_since: None,
+            ack_deadline: Duration::from_millis(rc.ack_timeout_ms * 2 + 1000),
             last_applied: None,
             records_since_snapshot: 0,
             snapshot_seq: None,
@@ -176,13 +203,22 @@ impl Replica {
     }
 
     /// How many records replies written now wait for (`ack: Stream`: those recorded since
-    /// the last publish; 0 otherwise).
+    /// the last publish and those published and not yet acknowledged; 0 otherwise).
     pub fn pending_len<S: JournalStorage>(&self, persistence: &Persistence<S>) -> usize {
-        if self.role == Role::Leader && self.config.ack == ReplicationAck::Stream {
+        if self.config.ack != ReplicationAck::Stream {
+            return 0;
+        }
+        let tapped = if self.role == Role::Leader {
             persistence.tapped_len()
         } else {
             0
-        }
+        };
+        tapped + self.in_flight() as usize
+    }
+
+    /// Records published and not yet acknowledged.
+    pub fn in_flight(&self) -> u64 {
+        self.awaited_seq.saturating_sub(self.confirmed_seq)
     }
 
     /// What the NATS thread reported (the world loop gathers them as its events).
@@ -191,13 +227,14 @@ impl Replica {
     }
 
     /// Handles what the NATS thread reported: applies records (follower), takes or loses the
-    /// lease.
+    /// lease, and says what acks and refusals mean for the replies waiting on the stream.
     pub fn handle<S: JournalStorage>(
         &mut self,
         event: Event,
         world: &mut VoxelWorld,
         persistence: &mut Persistence<S>,
-    ) {
+    ) -> Option<Outcome> {
+        let mut outcome = None;
         match event {
             Event::Records(records) => self.on_records(world, persistence, records),
             Event::Leader { epoch, last_seq } => {
@@ -214,8 +251,17 @@ impl Replica {
                 tracing::info!(leader = %holder.node, "replication: leader");
                 self.leader = Some(holder);
             }
-            Event::Published(Ok(seq)) => self.stream_seq = self.stream_seq.max(seq),
-            Event::Published(Err(failure)) => self.stop(failure.to_string()),
+            Event::Published(Ok(seq)) => {
+                self.stream_seq = self.stream_seq.max(seq);
+                self.confirmed_seq = self.confirmed_seq.max(seq);
+                self.awaited_since = (self.in_flight() > 0).then(Instant::now);
+                outcome = Some(Outcome::Acked(self.confirmed_seq));
+            }
+            Event::Published(Err(failure)) => {
+                let reason = failure.to_string();
+                self.stop(reason.clone());
+                outcome = Some(self.refuse_waiting(&reason));
+            }
             Event::SnapshotPut(seq) => self.snapshot_seq = Some(seq),
             Event::Failed(reason) => {
                 tracing::error!(reason, "replication");
@@ -224,7 +270,44 @@ impl Replica {
                 }
             }
         }
+        if matches!(self.role, Role::Stopped(_)) && self.in_flight() > 0 {
+            // Stopped for another reason with records still on their way: whatever the
+            // stream does with them now, this node will not follow it.
+            let reason = match &self.role {
+                Role::Stopped(r) => r.clone(),
+                _ => String::new(),
+            };
+            outcome = Some(self.refuse_waiting(&reason));
+        }
         self.refresh_refusal(persistence);
+        outcome
+    }
+
+    /// Gives up on the records in flight: the replies waiting for them get `Refused`.
+    fn refuse_waiting(&mut self, reason: &str) -> Outcome {
+        self.awaited_seq = self.confirmed_seq;
+        self.awaited_since = None;
+        Outcome::Refused(self.withdrawn_error(reason))
+    }
+
+    /// The stream has not acknowledged a publish within the ack deadline (the NATS thread is
+    /// stuck or gone): the node stops and the waiting replies are withdrawn. Checked by the
+    /// loop every iteration (it wakes at least once a second).
+    pub fn check_overdue<S: JournalStorage>(
+        &mut self,
+        persistence: &mut Persistence<S>,
+    ) -> Option<Outcome> {
+        let since = self.awaited_since?;
+        if self.in_flight() == 0 || since.elapsed() < self.ack_deadline {
+            return None;
+        }
+        let reason = format!(
+            "no acknowledgement from the stream within {} ms",
+            self.ack_deadline.as_millis()
+        );
+        self.stop(reason.clone());
+        self.refresh_refusal(persistence);
+        Some(self.refuse_waiting(&reason))
     }
 
     fn on_records<S: JournalStorage>(
@@ -242,6 +325,17 @@ impl Replica {
             .collect();
         if new.is_empty() {
             return;
+        }
+        if world.seq() > self.confirmed_seq {
+            // Another leader's records arrived while this node holds records of its own the
+            // stream has not confirmed: the two histories differ from `confirmed_seq + 1`.
+            return self.stop(format!(
+                "another leader appended to the stream (from seq {}) while this node held records {}..={} the stream had not acknowledged; its world differs from the stream's after seq {}",
+                new[0].seq,
+                self.confirmed_seq + 1,
+                world.seq(),
+                self.confirmed_seq
+            ));
         }
         match self.role {
             Role::Stopped(_) => return,
@@ -271,6 +365,8 @@ impl Replica {
         if let Err(e) = persistence.append_replicated(&new) {
             return self.stop(format!("journaling the stream locally failed: {e}"));
         }
+        self.confirmed_seq = world.seq();
+        self.awaited_seq = self.awaited_seq.max(self.confirmed_seq);
         self.last_applied = Some(Instant::now());
     }
 
@@ -312,6 +408,8 @@ impl Replica {
             return self.stop(format!("journaling the epoch record failed: {e}"));
         }
         self.stream_seq = marker.seq;
+        self.confirmed_seq = marker.seq;
+        self.awaited_seq = marker.seq;
         self.epoch = epoch;
         self.role = Role::Leader;
         self.leader = Some(self.holder.clone());
@@ -322,37 +420,94 @@ impl Replica {
         );
     }
 
-    /// Ends a loop iteration on the leader, after the local journal's sync: publishes the
-    /// records of the iteration. Under `ack: Stream` it waits for the acks; `Err` means the
-    /// stream did not take them, this node stopped, and the replies that waited must be
+    /// Ends a loop iteration, after the local journal's sync: a leader publishes the records
+    /// of the iteration in the background. `Ok(Some(seq))`: under `ack: Stream`, the replies
+    /// written in this iteration wait until the stream acknowledged `seq` (an
+    /// [`Outcome`] of a later event says when). `Err`: this iteration's records will not be
+    /// replicated (the node stopped leading before they went out); its replies must be
     /// withdrawn with the error.
     pub fn settle<S: JournalStorage>(
         &mut self,
         world: &VoxelWorld,
         persistence: &mut Persistence<S>,
-    ) -> Result<(), RpcError> {
+    ) -> Result<Option<u64>, RpcError> {
         if self.role != Role::Leader {
-            return Ok(());
+            let unsent = persistence.take_tapped();
+            if !unsent.is_empty() {
+                // Recorded while leading, after the lease was lost or the node stopped in
+                // this iteration: they never reach the stream.
+                let reason = format!(
+                    "this node stopped leading before records {}..={} were published",
+                    unsent[0].seq,
+                    unsent[unsent.len() - 1].seq
+                );
+                if !matches!(self.role, Role::Stopped(_)) {
+                    self.stop(reason.clone());
+                }
+                self.refresh_refusal(persistence);
+                return Err(self.withdrawn_error(&reason));
+            }
+            return Ok(self.awaited());
         }
         let records = persistence.take_tapped();
-        if records.is_empty() {
-            return Ok(());
+        if !records.is_empty() {
+            self.records_since_snapshot += records.len() as u64;
+            let last = records[records.len() - 1].seq;
+            self.client.publish(records, self.epoch);
+            if self.config.ack == ReplicationAck::Stream {
+                self.awaited_seq = last;
+                self.awaited_since.get_or_insert_with(Instant::now);
+            }
+            self.maybe_snapshot(world);
         }
-        self.records_since_snapshot += records.len() as u64;
-        match self.config.ack {
-            ReplicationAck::Stream => match self.client.publish_and_wait(records, self.epoch) {
-                Ok(seq) => self.stream_seq = seq,
-                Err(failure) => {
-                    let reason = failure.to_string();
-                    self.stop(reason.clone());
-                    self.refresh_refusal(persistence);
-                    return Err(self.withdrawn_error(&reason));
+        Ok(self.awaited())
+    }
+
+    /// The record replies written now wait for, while some are unacknowledged.
+    pub fn awaited(&self) -> Option<u64> {
+        (self.config.ack == ReplicationAck::Stream && self.in_flight() > 0)
+            .then_some(self.awaited_seq)
+    }
+
+    /// At shutdown, after [`Replica::drain`]: a leader gives its lease up at once, so a
+    /// caught-up follower takes over within its lease poll instead of after the TTL.
+    pub fn hand_over(&mut self) {
+        if self.role != Role::Leader {
+            return;
+        }
+        self.role = Role::Stopped("shut down".into());
+        if self.client.hand_over() {
+            tracing::info!(node = %self.holder.node, "replication: lease handed over at shutdown");
+        } else {
+            tracing::warn!(node = %self.holder.node, "replication: the lease could not be handed over at shutdown; it expires after its TTL");
+        }
+    }
+
+    /// Waits (up to the ack deadline) for the records in flight at shutdown, handing each
+    /// event to `on_outcome`.
+    pub fn drain<S: JournalStorage>(
+        &mut self,
+        world: &mut VoxelWorld,
+        persistence: &mut Persistence<S>,
+        mut on_outcome: impl FnMut(Outcome),
+    ) {
+        let deadline = Instant::now() + self.ack_deadline;
+        while self.in_flight() > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.client.events().recv_timeout(left) {
+                Ok(event) => {
+                    if let Some(o) = self.handle(event, world, persistence) {
+                        on_outcome(o);
+                    }
                 }
-            },
-            ReplicationAck::LocalJournal => self.client.publish(records, self.epoch),
+                Err(_) => {
+                    let reason = "no acknowledgement from the stream before shutdown".to_string();
+                    self.stop(reason.clone());
+                    on_outcome(self.refuse_waiting(&reason));
+                    return;
+                }
+            }
         }
-        self.maybe_snapshot(world);
-        Ok(())
     }
 
     /// Puts a snapshot into the object store every `snapshot_every_records` records.

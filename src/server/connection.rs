@@ -8,8 +8,15 @@
 //! `socket.slow_reader_timeout_ms` is dropped with a warning ([`Connection::stalled`]).
 //! Write readiness is asked for only while output is stuck, so a plain request costs one
 //! wake-up.
+//!
+//! On a replicating leader under `ack: Stream`, replies that depend on records the stream has
+//! not acknowledged yet stay in `out` behind a [`StreamHold`] across loop iterations: the
+//! socket gets the bytes before the first hold, the hold is released when the ack arrives
+//! (or its replies withdrawn when the stream refuses), and the loop meanwhile serves others.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Token};
@@ -39,6 +46,19 @@ pub struct Connection {
     over_cap_since: Option<Instant>,
     /// What the client may do.
     pub access: Access,
+    /// Replies in `out` that wait for the replication stream's ack, in output order.
+    pub holds: VecDeque<StreamHold>,
+}
+
+/// Reply bytes in a connection's `out` that wait until the stream acknowledged record `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHold {
+    /// Whole reply lines in `out`.
+    pub range: Range<usize>,
+    /// For one batch line: which of its replies depend on the unacknowledged records.
+    pub slots: Option<Vec<bool>>,
+    /// The last record they depend on.
+    pub seq: u64,
 }
 
 /// What [`Connection::fill`] found.
@@ -63,7 +83,23 @@ impl Connection {
             pending_scripts: 0,
             over_cap_since: None,
             access,
+            holds: VecDeque::new(),
         }
+    }
+
+    /// Releases the holds the stream has acknowledged (every record up to `acked`); true
+    /// when some were released (the connection has more to write).
+    pub fn release_holds(&mut self, acked: u64) -> bool {
+        let before = self.holds.len();
+        while self.holds.front().is_some_and(|h| h.seq <= acked) {
+            self.holds.pop_front();
+        }
+        self.holds.len() != before
+    }
+
+    /// Where the bytes the socket may get end: the first hold, else the end of `out`.
+    fn writable_end(&self) -> usize {
+        self.holds.front().map_or(self.out.len(), |h| h.range.start)
     }
 
     /// Whether this connection's output has stayed at or over `cap` for at least `timeout`
@@ -108,10 +144,16 @@ impl Connection {
         self.out.len() - self.written + self.stream.buffered()
     }
 
+    /// Unwritten reply bytes the socket may take now (not those behind a hold).
+    pub fn writable_out(&self) -> usize {
+        self.writable_end() - self.written + self.stream.buffered()
+    }
+
     /// Writes as much output as the socket takes. `Err` means the connection is dead.
     pub fn flush(&mut self) -> io::Result<()> {
-        while self.written < self.out.len() {
-            match self.stream.write(&self.out[self.written..]) {
+        let end = self.writable_end();
+        while self.written < end {
+            match self.stream.write(&self.out[self.written..end]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -126,6 +168,15 @@ impl Connection {
             self.written = 0;
             if self.out.capacity() > 1 << 20 {
                 self.out.shrink_to(64 << 10);
+            }
+        } else if self.written == end && self.written > 0 {
+            // What is written goes; the held replies move to the front (a few lines: about one
+            // ack's worth of replies), so `out` does not grow while holds keep coming.
+            let written = std::mem::take(&mut self.written);
+            self.out.drain(..written);
+            for h in &mut self.holds {
+                h.range.start -= written;
+                h.range.end -= written;
             }
         }
         Ok(())
@@ -266,7 +317,8 @@ impl<S: JournalStorage + 'static> Server<S> {
                 // Drained below the cap: read its input again.
                 self.ready.push(token);
             }
-            let stuck = conn.pending_out() > 0;
+            // Held replies wait for an ack, not for the socket: no write readiness for them.
+            let stuck = conn.writable_out() > 0;
             if stuck != self.blocked.contains(&token) {
                 let interest = if stuck {
                     Interest::READABLE | Interest::WRITABLE

@@ -8,6 +8,12 @@
 //! them described a world that no longer exists: [`withdraw`] turns each into the journal
 //! error, keeping its id, and the held work is refused the same way. Error replies stay: they
 //! changed nothing.
+//!
+//! A replicating leader under `ack: Stream` holds replies the same way until the stream
+//! acknowledged the records they depend on, but across iterations: at the end of an iteration
+//! the notes become [`StreamHold`]s in their connections (and batch parts wait in
+//! `stream_parts`), released by a later ack ([`Outcome::Acked`]) or withdrawn when the stream
+//! refuses ([`Outcome::Refused`]). The loop is never blocked on the stream.
 
 use std::ops::Range;
 
@@ -16,9 +22,11 @@ use serde_json::value::RawValue;
 use systems::VoxelWorld;
 
 use super::Server;
+use super::connection::StreamHold;
 use super::requests::write_batch;
 use crate::journal::JournalStorage;
 use crate::methods::{self, Job};
+use crate::replication::Outcome;
 use crate::rpc::{RpcError, codes, write_error};
 use crate::script_host::WorldHost;
 use crate::scripting::ScriptJob;
@@ -78,14 +86,24 @@ impl<S: JournalStorage + 'static> Server<S> {
         // A replicating leader's records go to the stream once the local journal has them;
         // under `ack: Stream` the replies held here wait for its ack.
         let synced = match (synced, &mut self.replica, &mut self.persistence) {
-            (Ok(()), Some(r), Some(p)) => r.settle(&self.world, p),
-            (other, _, _) => other,
+            (Ok(()), Some(r), Some(p)) => {
+                let overdue = r.check_overdue(p);
+                let settled = r.settle(&self.world, p);
+                if let Some(outcome) = overdue {
+                    self.stream_outcome(outcome);
+                }
+                settled
+            }
+            (other, _, _) => other.map(|()| None),
         };
         let held = std::mem::take(&mut self.held);
         let held_parts = std::mem::take(&mut self.held_parts);
         let held_work = std::mem::take(&mut self.held_work);
         match synced {
-            Ok(()) => {
+            Ok(awaited) => {
+                if let Some(seq) = awaited {
+                    self.hold_for_stream(held, held_parts, seq);
+                }
                 for (ticket, work) in held_work {
                     self.start_work(ticket, work);
                 }
@@ -115,6 +133,77 @@ impl<S: JournalStorage + 'static> Server<S> {
                 }
             }
         }
+    }
+
+    /// Moves this iteration's held replies into their connections' stream holds: they wait
+    /// until the stream acknowledged `seq`.
+    fn hold_for_stream(&mut self, held: Vec<HeldReplies>, held_parts: Vec<(u64, usize)>, seq: u64) {
+        for h in held {
+            if let Some(conn) = self.connections.get_mut(&h.connection) {
+                conn.holds.push_back(StreamHold {
+                    range: h.range,
+                    slots: h.slots,
+                    seq,
+                });
+                self.stream_held.insert(h.connection);
+            }
+        }
+        self.stream_parts.extend(
+            held_parts
+                .into_iter()
+                .map(|(batch, slot)| (batch, slot, seq)),
+        );
+    }
+
+    /// Releases or withdraws the replies waiting on the stream, as `outcome` says.
+    pub(super) fn stream_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Acked(acked) => {
+                let mut emptied = Vec::new();
+                for &token in &self.stream_held {
+                    match self.connections.get_mut(&token) {
+                        Some(conn) => {
+                            if conn.release_holds(acked) {
+                                self.touched.push(token);
+                            }
+                            if conn.holds.is_empty() {
+                                emptied.push(token);
+                            }
+                        }
+                        None => emptied.push(token),
+                    }
+                }
+                for token in emptied {
+                    self.stream_held.remove(&token);
+                }
+                self.stream_parts.retain(|&(_, _, seq)| seq > acked);
+            }
+            Outcome::Refused(error) => {
+                for token in std::mem::take(&mut self.stream_held) {
+                    let Some(conn) = self.connections.get_mut(&token) else {
+                        continue;
+                    };
+                    // Newest first, so the ranges still to rewrite keep their offsets.
+                    while let Some(h) = conn.holds.pop_back() {
+                        let new = withdraw(&conn.out[h.range.clone()], h.slots.as_deref(), &error);
+                        conn.out.splice(h.range, new);
+                    }
+                    self.touched.push(token);
+                }
+                for (batch_id, slot, _) in std::mem::take(&mut self.stream_parts) {
+                    if let Some(batch) = self.batches.get_mut(&batch_id)
+                        && let Some(Some(part)) = batch.parts.get_mut(slot)
+                    {
+                        *part = withdraw(part, None, &error);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether some replies wait for the replication stream's ack.
+    pub(super) fn awaiting_stream(&self) -> bool {
+        self.replica.as_ref().is_some_and(|r| r.in_flight() > 0)
     }
 
     /// Whether buffers recorded in this iteration wait for their group sync (`Always`): what

@@ -243,6 +243,11 @@ struct Server<S: JournalStorage = FileStorage> {
     held_parts: Vec<(u64, usize)>,
     /// `Always`: scripts and jobs asked for on this iteration's unsynced world, by ticket.
     held_work: Vec<(u64, HeldWork)>,
+    /// `ack: Stream`: connections with replies waiting for the stream's ack.
+    stream_held: std::collections::BTreeSet<usize>,
+    /// `ack: Stream`: parts of pending batches, `(batch, slot, seq)`, waiting for the ack of
+    /// `seq`.
+    stream_parts: Vec<(u64, usize, u64)>,
     /// When the simulation ticks on its own.
     clock: SimClock,
     /// Change notifications.
@@ -393,6 +398,8 @@ impl<S: JournalStorage + 'static> Server<S> {
             held: Vec::new(),
             held_parts: Vec::new(),
             held_work: Vec::new(),
+            stream_held: Default::default(),
+            stream_parts: Vec::new(),
             clock: SimClock::new(&config),
             subscriptions: Default::default(),
             tokens,

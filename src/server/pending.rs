@@ -86,8 +86,18 @@ impl<S: JournalStorage + 'static> Server<S> {
         // The reply is held when the script's commit joined the unsynced group (its snapshot
         // was synced: a script asked for on an unsynced world starts only after the sync).
         let before = self.group_len();
-        let reply = scripts::complete(&mut self.ctx(), done);
-        let held = self.group_len() > before;
+        let (read_seq, seq_before) = (done.host.scratch.base().seq, self.world.seq());
+        let mut reply = scripts::complete(&mut self.ctx(), done);
+        if self.replica.is_some()
+            && let Ok(serde_json::Value::Object(object)) = &mut reply
+        {
+            // What the script read, or the seq of its own edits once committed.
+            let seq = self.world.seq();
+            let as_of = if seq != seq_before { seq } else { read_seq };
+            object.insert("as_of_seq".into(), serde_json::json!(as_of));
+        }
+        // Replicating, it also waits while records it may have read are unacknowledged.
+        let held = self.group_len() > before || self.awaiting_stream();
         if self.subscriptions.want_scripts() {
             self.subscriptions
                 .script_finished(script_finished(ticket, &reply));
@@ -138,12 +148,21 @@ impl<S: JournalStorage + 'static> Server<S> {
                     && let Some(batch) = self.batches.remove(&batch_id)
                     && let Some(conn) = self.connections.get_mut(&batch.connection)
                 {
-                    let held_slots: Vec<usize> = self
+                    // Parts held in this iteration, and parts of earlier ones still waiting
+                    // for the stream's ack (the line is held until the newest ack it needs).
+                    let mut held_slots: Vec<usize> = self
                         .held_parts
                         .iter()
                         .filter(|(b, _)| *b == batch_id)
                         .map(|&(_, slot)| slot)
                         .collect();
+                    held_slots.extend(
+                        self.stream_parts
+                            .iter()
+                            .filter(|(b, _, _)| *b == batch_id)
+                            .map(|&(_, slot, _)| slot),
+                    );
+                    self.stream_parts.retain(|(b, _, _)| *b != batch_id);
                     let mask = batch_mask(batch.parts.len(), &held_slots);
                     let start = conn.out.len();
                     write_batch(&mut conn.out, batch.parts.into_iter().flatten());

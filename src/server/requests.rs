@@ -210,8 +210,43 @@ impl<S: JournalStorage + 'static> Server<S> {
             Ok(Reply::Session(session)) => {
                 Some(self.session(connection, access, session).map(Reply::Value))
             }
+            Ok(reply) if self.replica.is_some() => {
+                Some(Ok(with_as_of_seq(reply, self.world.seq())))
+            }
             other => Some(other),
         }
+    }
+}
+
+/// A replicating node's result says which seq it describes (`as_of_seq`: on a follower, how
+/// far it has applied the stream). Only object results get it; a single server's replies are
+/// as they always were.
+pub(super) fn with_as_of_seq(reply: Reply, seq: u64) -> Reply {
+    match reply {
+        Reply::Value(mut v) => {
+            if let Some(object) = v.as_object_mut() {
+                object
+                    .entry("as_of_seq")
+                    .or_insert_with(|| serde_json::json!(seq));
+            }
+            Reply::Value(v)
+        }
+        Reply::Raw(raw) => {
+            let text = raw.get();
+            let Some(rest) = text.strip_prefix('{') else {
+                return Reply::Raw(raw);
+            };
+            let sep = if rest.trim_start().starts_with('}') {
+                ""
+            } else {
+                ","
+            };
+            match RawValue::from_string(format!("{{\"as_of_seq\":{seq}{sep}{rest}")) {
+                Ok(stamped) => Reply::Raw(stamped),
+                Err(_) => Reply::Raw(raw),
+            }
+        }
+        other => other,
     }
 }
 

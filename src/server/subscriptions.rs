@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 use systems::{Changes, LayerId, VoxelBox};
 
 use super::Server;
+use super::connection::StreamHold;
 use crate::journal::JournalStorage;
 use crate::methods::live::Subscribe;
 use crate::rpc::RpcError;
@@ -205,6 +206,9 @@ impl<S: JournalStorage + 'static> Server<S> {
                 t
             })
             .collect();
+        // A replicating leader's notifications about records the stream has not acknowledged
+        // wait in the output like the replies that caused them (`StreamHold`).
+        let awaited = self.replica.as_ref().and_then(|r| r.awaited());
         for (&id, sub) in self.subscriptions.by_id.iter_mut() {
             let Some(conn) = self.connections.get_mut(&sub.connection) else {
                 continue;
@@ -262,6 +266,14 @@ impl<S: JournalStorage + 'static> Server<S> {
             }
             if conn.out.len() > start {
                 self.touched.push(sub.connection);
+                if let Some(seq) = awaited {
+                    conn.holds.push_back(StreamHold {
+                        range: start..conn.out.len(),
+                        slots: None,
+                        seq,
+                    });
+                    self.stream_held.insert(sub.connection);
+                }
             }
         }
         true

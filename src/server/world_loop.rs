@@ -157,8 +157,12 @@ impl<S: JournalStorage + 'static> Server<S> {
             Event::ScriptDone(done) => self.finish_script(*done),
             Event::JobDone(done) => self.finish_job(done),
             Event::Replication(event) => {
-                if let (Some(r), Some(p)) = (&mut self.replica, &mut self.persistence) {
-                    r.handle(event, &mut self.world, p);
+                let outcome = match (&mut self.replica, &mut self.persistence) {
+                    (Some(r), Some(p)) => r.handle(event, &mut self.world, p),
+                    _ => None,
+                };
+                if let Some(outcome) = outcome {
+                    self.stream_outcome(outcome);
                 }
             }
         }
@@ -175,6 +179,16 @@ impl<S: JournalStorage + 'static> Server<S> {
         }
         // The last scripts' edits get their group sync like any other iteration's.
         self.settle();
+        // And, replicating, the stream's ack (the replies waiting for it go out or are
+        // withdrawn); then the lease goes, so a follower takes over at once.
+        let mut outcomes = Vec::new();
+        if let (Some(r), Some(p)) = (&mut self.replica, &mut self.persistence) {
+            r.drain(&mut self.world, p, |o| outcomes.push(o));
+            r.hand_over();
+        }
+        for outcome in outcomes {
+            self.stream_outcome(outcome);
+        }
         // A save in progress finishes before the server goes.
         while self.jobs_running > 0 {
             match self.jobs_done.1.recv_timeout(Duration::from_secs(60)) {
