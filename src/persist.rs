@@ -106,6 +106,9 @@ pub struct Persistence<S: JournalStorage = FileStorage> {
     /// Replication hook: why this node takes no edits (a read replica, or a leader that
     /// stepped down): the reason for [`Recorder::refusal`] and the error edits get.
     replica_refusal: Option<(String, RpcError)>,
+    /// Replicating: the newest record start-up found in the journal (compared with the
+    /// stream's record at its seq, to find a history that diverged).
+    recovered_last: Option<OwnedRecord>,
 }
 
 fn journal_source(s: Source) -> journal::Source {
@@ -225,6 +228,7 @@ impl<S: JournalStorage> Persistence<S> {
         let last = segments.len() - 1;
         let mut replayed = 0;
         let mut writer = None;
+        let mut recovered_last = None;
         for (i, &name) in segments.iter().enumerate() {
             let what = dir.describe(name);
             let storage = dir
@@ -263,6 +267,16 @@ impl<S: JournalStorage> Persistence<S> {
             }
             replayed += replay_records(world, &scan, from, None)
                 .with_context(|| format!("replaying journal {what}"))?;
+            if config.replication.enabled
+                && let Some((_, r)) = scan.records().last()
+            {
+                recovered_last = Some(OwnedRecord {
+                    kind: r.kind,
+                    seq: r.seq,
+                    source: r.source,
+                    payload: r.payload.to_vec(),
+                });
+            }
         }
         let mut p = Persistence {
             _lock: lock,
@@ -285,6 +299,7 @@ impl<S: JournalStorage> Persistence<S> {
             rotate_backoff: 0,
             tap: None,
             replica_refusal: None,
+            recovered_last,
         };
         p.start_after(world.seq())?;
         tracing::info!(
@@ -543,6 +558,11 @@ impl<S: JournalStorage> Persistence<S> {
                 }
             }
         }
+    }
+
+    /// Replicating: the newest record start-up found in the journal (once).
+    pub fn take_recovered_last(&mut self) -> Option<OwnedRecord> {
+        self.recovered_last.take()
     }
 
     /// Replication: starts (`true`) or stops copying every record written for the leader to

@@ -117,13 +117,27 @@ fn kill9_of_the_leader_fails_over_with_no_acknowledged_edit_lost() {
         new.name.as_str(),
         "{refused}"
     );
+
+    // The killed leader, restarted on its data directory, follows the new one (whatever it
+    // had journaled and not replicated when it died is set aside) and holds the same world.
+    a.restart();
+    let status = a.status();
+    assert_eq!(status["replication"]["role"], "follower", "{status}");
+    eprintln!(
+        "restarted old leader: moved_aside {}",
+        status["replication"]["moved_aside"]
+    );
+    let (_, hash_after) = converge(&[new, other, &a], seq);
+    assert_eq!(hash_after, hash);
+    assert_edits_present(&a, 0..acknowledged);
+    assert_edits_present(&a, next..next + 1);
 }
 
 #[test]
-fn a_partitioned_old_leader_is_fenced() {
+fn a_partitioned_old_leader_is_fenced_and_rejoins_when_restarted() {
     let (_nats, urls) = nats_cluster(3);
     let options = three_replicas();
-    let a = Node::start("a", &urls, &options);
+    let mut a = Node::start("a", &urls, &options);
     assert_eq!(wait_for_leader(&[&a], START_TIMEOUT), 0);
     let b = Node::start("b", &urls[1..], &options);
     let c = Node::start("c", &urls[2..], &options);
@@ -167,6 +181,42 @@ fn a_partitioned_old_leader_is_fenced() {
     assert!(add(&mut a.client(), 22).unwrap().get("error").is_some());
     // The survivors agree.
     converge(&[new, other], 22);
+
+    // Restarted, the old leader rejoins as a follower. If it had applied the refused edit
+    // (its record then differs from the stream's at that seq), it moved its data aside and
+    // rebuilt from the stream; either way the edit is gone and it holds the others' world.
+    let had_own_edit = a
+        .client()
+        .result("goxel.get_voxel", json!({"x": x, "y": y, "z": z}))["exists"]
+        == true;
+    eprintln!("old leader applied its refused edit locally: {had_own_edit}; {reply}");
+    a.kill9();
+    a.restart();
+    let status = a.status();
+    assert_eq!(status["replication"]["role"], "follower", "{status}");
+    let aside = &status["replication"]["moved_aside"];
+    if had_own_edit {
+        let aside = aside
+            .as_str()
+            .unwrap_or_else(|| panic!("a diverged node did not move its data aside: {status}"));
+        assert!(
+            std::path::Path::new(aside).join("journal").is_dir(),
+            "{aside}"
+        );
+    } else {
+        assert!(aside.is_null(), "{status}");
+    }
+    assert!(add(&mut client, 23).unwrap().get("error").is_none());
+    let (_, hash) = converge(&[new, other, &a], 23);
+    let v = a
+        .client()
+        .result("goxel.get_voxel", json!({"x": x, "y": y, "z": z}));
+    assert_eq!(
+        v["exists"], false,
+        "the refused edit survived the rejoin: {v}"
+    );
+    assert_edits_present(&a, 0..21);
+    assert_eq!(a.status()["world_hash"], hash.as_str());
 }
 
 #[test]

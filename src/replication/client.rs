@@ -76,6 +76,8 @@ pub struct StreamState {
 
 enum Command {
     State(flume::Sender<anyhow::Result<StreamState>>),
+    /// The message body at a stream sequence (`None`: the stream does not hold it).
+    RecordAt(u64, flume::Sender<anyhow::Result<Option<Vec<u8>>>>),
     FetchSnapshot(flume::Sender<anyhow::Result<Option<Vec<u8>>>>),
     Follow {
         after: u64,
@@ -184,6 +186,11 @@ impl Client {
     /// The stream's extent now.
     pub fn stream_state(&self) -> anyhow::Result<StreamState> {
         self.ask(Command::State, self.timeout * 2)
+    }
+
+    /// The stream's message at `seq` (a record in the journal's encoding), if it holds one.
+    pub fn record_at(&self, seq: u64) -> anyhow::Result<Option<Vec<u8>>> {
+        self.ask(|tx| Command::RecordAt(seq, tx), self.timeout * 2)
     }
 
     /// The newest snapshot in the object store (a snapshot file's bytes), if there is one.
@@ -397,6 +404,9 @@ impl Nats {
                 Command::State(reply) => {
                     let _ = reply.send(self.state().await);
                 }
+                Command::RecordAt(seq, reply) => {
+                    let _ = reply.send(self.record_at(seq).await);
+                }
                 Command::FetchSnapshot(reply) => {
                     let _ = reply.send(self.fetch_snapshot().await);
                 }
@@ -458,6 +468,19 @@ impl Nats {
             first_seq: info.state.first_sequence,
             last_seq: info.state.last_sequence,
         })
+    }
+
+    async fn record_at(&self, seq: u64) -> anyhow::Result<Option<Vec<u8>>> {
+        match self.stream.get_raw_message(seq).await {
+            Ok(m) => Ok(Some(m.payload.to_vec())),
+            Err(e)
+                if e.kind()
+                    == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(anyhow!("reading stream message {seq}: {e}")),
+        }
     }
 
     async fn fetch_snapshot(&self) -> anyhow::Result<Option<Vec<u8>>> {

@@ -90,6 +90,8 @@ pub struct Replica {
     leader: Option<LeaseHolder>,
     /// The snapshot this node started from, when it came from the object store.
     started_from_snapshot: Option<u64>,
+    /// Where start-up moved a diverged data directory's contents.
+    moved_aside: Option<String>,
     /// The last record this node knows the stream holds.
     stream_seq: u64,
     /// The last record of this node's own the stream acknowledged, or that it applied from
@@ -109,14 +111,98 @@ pub struct Replica {
     snapshot_thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// When the data directory is empty and the stream no longer starts at seq 1: fetches the
+/// newest object-store snapshot into the snapshot path; returns its seq.
+fn fetch_snapshot_if_fresh(
+    config: &Config,
+    client: &Client,
+    state: &StreamState,
+) -> anyhow::Result<Option<u64>> {
+    let fresh = !config.journal_path().exists()
+        && !config.journal_dir().exists()
+        && !config.snapshot_path().exists();
+    if !fresh || state.first_seq <= 1 {
+        return Ok(None);
+    }
+    let Some(bytes) = client.fetch_snapshot()? else {
+        return Ok(None);
+    };
+    let (seq, _) = decode_snapshot(&bytes).context("the object-store snapshot")?;
+    let path = config.snapshot_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(seq, path = %path.display(), "started from the object-store snapshot");
+    Ok(Some(seq))
+}
+
+/// Why a node at `seq` whose newest journal record is `last` cannot follow the stream as it
+/// is (`None`: its history is a prefix of the stream's, as far as the stream still holds it).
+fn divergence(
+    client: &Client,
+    state: &StreamState,
+    seq: u64,
+    last: Option<OwnedRecord>,
+) -> anyhow::Result<Option<String>> {
+    if seq > state.last_seq {
+        return Ok(Some(format!(
+            "this node's journal reaches seq {seq} but the replication stream ends at {}: it holds records no other node has (a leader that crashed or was fenced before they were replicated)",
+            state.last_seq
+        )));
+    }
+    let Some(last) = last.filter(|r| r.seq == seq && seq >= state.first_seq) else {
+        // Nothing to compare: an empty journal, or its last record is only in a snapshot, or
+        // the stream was purged past it.
+        return Ok(None);
+    };
+    match client.record_at(seq)? {
+        Some(theirs) if theirs != last.encode() => Ok(Some(format!(
+            "this node's record {seq} differs from the replication stream's: another leader appended there while this node held records the stream never took"
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// Moves the journal, snapshot and archive of a diverged node into
+/// `DATA/diverged-<seq>-<unix seconds>/` (kept for inspection; the lock file stays).
+fn move_data_aside(config: &Config, seq: u64) -> anyhow::Result<std::path::PathBuf> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let aside = config.data_dir.join(format!("diverged-{seq}-{stamp}"));
+    std::fs::create_dir_all(&aside).with_context(|| format!("creating {}", aside.display()))?;
+    for path in [
+        config.journal_dir(),
+        config.journal_path(),
+        config.snapshot_path(),
+        config.archive_dir(),
+    ] {
+        if !path.exists() {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .map_or_else(|| "data".into(), |n| n.to_owned());
+        let to = aside.join(name);
+        std::fs::rename(&path, &to)
+            .with_context(|| format!("moving {} to {}", path.display(), to.display()))?;
+    }
+    Ok(aside)
+}
+
 impl Replica {
     /// Connects to NATS, and when the data directory is empty fetches the newest snapshot
     /// from the object store into it; then opens the local journal with `open` (recovering
-    /// `world`) and checks it is a prefix of the stream. The node starts as a follower.
+    /// `world`) and checks it is a prefix of the stream. A node whose history diverged from
+    /// the stream (a leader that crashed or was fenced with records the stream never took)
+    /// moves its data aside and rebuilds from the stream under `ack: Stream` (none of those
+    /// records was acknowledged); under `ack: LocalJournal` it refuses to start, since they
+    /// may have been. The node starts as a follower.
     pub fn open<S: JournalStorage>(
         config: &Config,
         world: &mut VoxelWorld,
-        open: impl FnOnce(&Config, &mut VoxelWorld) -> anyhow::Result<Persistence<S>>,
+        mut open: impl FnMut(&Config, &mut VoxelWorld) -> anyhow::Result<Persistence<S>>,
     ) -> anyhow::Result<(Replica, Persistence<S>)> {
         let rc = &config.replication;
         let node = if rc.node.is_empty() {
@@ -130,33 +216,29 @@ impl Replica {
         };
         let client = Client::connect(rc, holder.clone())?;
         let state = client.stream_state()?;
-        let mut started_from_snapshot = None;
-        let fresh = !config.journal_path().exists()
-            && !config.journal_dir().exists()
-            && !config.snapshot_path().exists();
-        if fresh
-            && state.first_seq > 1
-            && let Some(bytes) = client.fetch_snapshot()?
-        {
-            let (seq, _) = decode_snapshot(&bytes).context("the object-store snapshot")?;
-            let path = config.snapshot_path();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
+        let mut started_from_snapshot = fetch_snapshot_if_fresh(config, &client, &state)?;
+        let mut persistence = open(config, world)?;
+        let mut moved_aside = None;
+        let recovered = persistence.take_recovered_last();
+        if let Some(reason) = divergence(&client, &state, world.seq(), recovered)? {
+            if rc.ack != ReplicationAck::Stream {
+                bail!(
+                    "{reason}. Under `ack: LocalJournal` those records may have been acknowledged, so this node does not discard them by itself: move its data directory ({}) aside and start it again to rebuild it from the stream",
+                    config.data_dir.display()
+                );
             }
-            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
-            tracing::info!(seq, path = %path.display(), "started from the object-store snapshot");
-            started_from_snapshot = Some(seq);
-        }
-        let persistence = open(config, world)?;
-        let seq = world.seq();
-        if seq > state.last_seq {
-            bail!(
-                "this node's journal reaches seq {seq} but the replication stream ends at {}: it holds records no other node has (a leader that crashed or was fenced before they were replicated). Move its data directory ({}) aside and start it again to rebuild it from the stream",
-                state.last_seq,
-                config.data_dir.display()
+            drop(persistence);
+            let aside = move_data_aside(config, world.seq())?;
+            tracing::warn!(
+                reason, moved_to = %aside.display(),
+                "replication: this node's history diverged from the stream; its data was moved aside (none of the records only it had was acknowledged under ack: Stream) and it rebuilds from the stream"
             );
+            *world = VoxelWorld::new(crate::server::world_settings(config));
+            started_from_snapshot = fetch_snapshot_if_fresh(config, &client, &state)?;
+            persistence = open(config, world)?;
+            moved_aside = Some(aside.display().to_string());
         }
+        let seq = world.seq();
         if state.last_seq > 0 && state.first_seq > seq + 1 {
             bail!(
                 "the replication stream starts at seq {} but this node is at seq {seq}: the records between are only in the object-store snapshot. Start it with an empty data directory ({}) to begin from that snapshot",
@@ -172,6 +254,7 @@ impl Replica {
             epoch: 0,
             leader: None,
             started_from_snapshot,
+            moved_aside,
             stream_seq: state.last_seq,
             confirmed_seq: seq,
             awaited_seq: seq,
@@ -625,6 +708,7 @@ impl Replica {
             },
             "stopped": match &self.role { Role::Stopped(r) => Value::from(r.as_str()), _ => Value::Null },
             "started_from_snapshot": self.started_from_snapshot,
+            "moved_aside": self.moved_aside,
             "snapshot_seq": self.snapshot_seq,
         })
     }

@@ -133,7 +133,13 @@ pub fn spawn_with_storage<S: JournalStorage + 'static>(
     config: Config,
     storage: S,
 ) -> anyhow::Result<RunningServer> {
+    // The storage opens once (a replicated node that rebuilds after a divergence opens its
+    // journal twice: not with an injected storage).
+    let mut storage = Some(storage);
     spawn_server(Server::new(config, false, move |config, world| {
+        let storage = storage
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("the injected journal storage opens only once"))?;
         Persistence::open_with_storage(config, world, storage)
     })?)
 }
@@ -267,7 +273,7 @@ impl<S: JournalStorage + 'static> Server<S> {
     pub(super) fn new(
         config: Config,
         handle_signals: bool,
-        open_journal: impl FnOnce(&Config, &mut VoxelWorld) -> anyhow::Result<Persistence<S>>,
+        mut open_journal: impl FnMut(&Config, &mut VoxelWorld) -> anyhow::Result<Persistence<S>>,
     ) -> anyhow::Result<Server<S>> {
         // Signals first: from the moment the socket exists, SIGTERM means a clean shutdown.
         let signals = if handle_signals {
@@ -302,7 +308,7 @@ impl<S: JournalStorage + 'static> Server<S> {
         let mut world = VoxelWorld::new(world_settings(&config));
         let mut replica = None;
         let mut persistence = if config.replication.enabled {
-            match Replica::open(&config, &mut world, open_journal) {
+            match Replica::open(&config, &mut world, &mut open_journal) {
                 Ok((r, p)) => {
                     replica = Some(r);
                     Some(p)

@@ -138,31 +138,51 @@ impl Node {
             ),
         )
         .unwrap();
-        let child = Command::new(BIN)
-            .arg("serve")
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .arg("--config")
-            .arg(&config)
-            .env("VOXELD_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("log")).unwrap())
-            .spawn()
-            .unwrap();
         let mut node = Node {
-            child: Some(child),
+            child: None,
             name: name.to_string(),
             socket,
             dir,
         };
+        node.spawn();
+        node
+    }
+
+    /// Starts the node again on its data directory (after `kill9` or an exit).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "{} is still running", self.name);
+        let _ = std::fs::remove_file(&self.socket);
+        self.spawn();
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(BIN)
+            .arg("serve")
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .arg("--config")
+            .arg(self.dir.path().join("server.ron"))
+            .env("VOXELD_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.path().join("log"))
+                    .unwrap(),
+            )
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let name = self.name.clone();
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Some(status) = node.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("{name} exited during start-up ({status}): {}", node.log());
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("{name} exited during start-up ({status}): {}", self.log());
             }
-            if let Ok(mut c) = Client::try_connect(&node.socket)
+            if let Ok(mut c) = Client::try_connect(&self.socket)
                 && c.try_call("goxel.get_status", json!({})).is_some()
             {
                 break;
@@ -170,11 +190,10 @@ impl Node {
             assert!(
                 Instant::now() < deadline,
                 "{name} did not start: {}",
-                node.log()
+                self.log()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        node
     }
 
     pub fn log(&self) -> String {
