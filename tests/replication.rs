@@ -252,11 +252,28 @@ fn a_fresh_follower_starts_from_the_object_store_snapshot() {
         .as_u64()
         .unwrap_or_else(|| panic!("did not start from a snapshot: {status}"));
     assert!(from >= snapshot_seq - 50, "{status}");
+    // A replica's subscribers hear of what it applies from the stream.
+    let mut watcher = fresh.client();
+    watcher.result("goxel.subscribe", json!({"events": ["world_changed"]}));
     for i in 200..220 {
         assert!(add(&mut client, i).unwrap().get("error").is_none());
     }
     let (seq, _) = converge(&[&a, &fresh], 221);
     assert_edits_present(&fresh, 0..220);
+    let mut chunks = 0;
+    loop {
+        let mut line = String::new();
+        watcher.reader.read_line(&mut line).unwrap();
+        let note: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(note["method"], "goxel.world_changed", "{note}");
+        chunks += note["params"]["chunk_count"].as_u64().unwrap();
+        let at = note["params"]["seq"].as_u64().unwrap();
+        assert!(at <= seq, "{note}");
+        if at == seq {
+            break;
+        }
+    }
+    assert!(chunks >= 1);
     // A replica's results say which seq they describe: reads and read-only scripts alike.
     let mut reader = fresh.client();
     let ([x, y, z], _) = edit(0);
