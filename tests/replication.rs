@@ -262,9 +262,9 @@ fn a_fresh_follower_starts_from_the_object_store_snapshot() {
     assert_edits_present(&fresh, 0..220);
     let mut chunks = 0;
     loop {
-        let mut line = String::new();
-        watcher.reader.read_line(&mut line).unwrap();
-        let note: Value = serde_json::from_str(&line).unwrap();
+        let note = watcher
+            .line_within(IO_TIMEOUT)
+            .expect("the replica notified nothing");
         assert_eq!(note["method"], "goxel.world_changed", "{note}");
         chunks += note["params"]["chunk_count"].as_u64().unwrap();
         let at = note["params"]["seq"].as_u64().unwrap();
@@ -323,28 +323,13 @@ fn replies_wait_for_the_stream_ack_without_blocking_the_loop() {
         .writer
         .write_all(format!("{line}\n").as_bytes())
         .unwrap();
-    editor
-        .reader
-        .get_ref()
-        .set_read_timeout(Some(Duration::from_millis(400)))
-        .unwrap();
-    let mut reply = String::new();
-    let early = editor.reader.read_line(&mut reply);
-    assert!(
-        early.is_err() && reply.is_empty(),
-        "answered before the stream acknowledged: {reply}"
-    );
+    if let Some(early) = editor.line_within(Duration::from_millis(400)) {
+        panic!("answered before the stream acknowledged: {early}");
+    }
     // Nor does a subscriber hear of it before the stream has it.
-    let mut note = String::new();
-    watcher
-        .reader
-        .get_ref()
-        .set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    assert!(
-        watcher.reader.read_line(&mut note).is_err() && note.is_empty(),
-        "notified before the stream acknowledged: {note}"
-    );
+    if let Some(note) = watcher.line_within(Duration::from_millis(100)) {
+        panic!("notified before the stream acknowledged: {note}");
+    }
 
     // Meanwhile the loop serves other clients: a line that changes nothing is answered at once.
     let mut other = a.client();
@@ -362,24 +347,14 @@ fn replies_wait_for_the_stream_ack_without_blocking_the_loop() {
 
     // The servers run again: the ack arrives and so does the reply.
     signal_all(&nats, "CONT");
-    editor
-        .reader
-        .get_ref()
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .unwrap();
-    reply.clear();
-    editor.reader.read_line(&mut reply).unwrap();
-    let reply: Value = serde_json::from_str(&reply).unwrap();
+    let reply = editor
+        .line_within(IO_TIMEOUT)
+        .expect("no reply after the ack");
     assert_eq!(reply["id"], 77, "{reply}");
     assert!(reply.get("error").is_none(), "{reply}");
-    watcher
-        .reader
-        .get_ref()
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .unwrap();
-    note.clear();
-    watcher.reader.read_line(&mut note).unwrap();
-    let note: Value = serde_json::from_str(&note).unwrap();
+    let note = watcher
+        .line_within(IO_TIMEOUT)
+        .expect("no notification after the ack");
     assert_eq!(note["method"], "goxel.world_changed", "{note}");
     assert_eq!(note["params"]["seq"], seq_before + 1, "{note}");
     let status = a.status();

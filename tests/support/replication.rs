@@ -262,6 +262,28 @@ impl Client {
         Some(reply)
     }
 
+    /// The next line the server sends within `timeout` (`None`: nothing came), parsed.
+    pub fn line_within(&mut self, timeout: Duration) -> Option<Value> {
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(timeout))
+            .unwrap();
+        let mut line = String::new();
+        let read = self.reader.read_line(&mut line);
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .unwrap();
+        match read {
+            Ok(n) if n > 0 => Some(serde_json::from_str(&line).unwrap()),
+            Ok(_) => panic!("the connection closed"),
+            Err(_) => {
+                assert!(line.is_empty(), "half a line within {timeout:?}: {line}");
+                None
+            }
+        }
+    }
+
     pub fn result(&mut self, method: &str, params: Value) -> Value {
         let reply = self
             .try_call(method, params.clone())
