@@ -99,9 +99,11 @@ pub struct ScratchWorld {
     edit_count: u64,
     /// The selected layer: where voxel edits go and what reads see.
     layer: LayerId,
-    /// The edits of each layer the script has selected; `layers[view]` is the selected one's.
-    layers: Vec<LayerEdits>,
-    view: usize,
+    /// The selected layer's edits (kept here, not in `others`, so the hot path reaches them
+    /// without an index).
+    edits: LayerEdits,
+    /// The edits of the other layers the script has selected.
+    others: Vec<LayerEdits>,
     /// The layer the buffer's voxel edits act on at its end so far (the apply system's target).
     target: LayerId,
     /// Layers created by the script, in order (their ids ascending).
@@ -123,8 +125,8 @@ impl ScratchWorld {
             max_edits,
             edit_count: 0,
             layer,
-            layers: vec![LayerEdits::new(layer)],
-            view: 0,
+            edits: LayerEdits::new(layer),
+            others: Vec::new(),
             target: layer,
             created: Vec::new(),
             selected: false,
@@ -210,13 +212,12 @@ impl ScratchWorld {
             return;
         }
         self.layer = layer;
-        self.view = match self.layers.iter().position(|l| l.id == layer) {
-            Some(i) => i,
-            None => {
-                self.layers.push(LayerEdits::new(layer));
-                self.layers.len() - 1
-            }
+        let next = match self.others.iter().position(|l| l.id == layer) {
+            Some(i) => self.others.swap_remove(i),
+            None => LayerEdits::new(layer),
         };
+        let previous = std::mem::replace(&mut self.edits, next);
+        self.others.push(previous);
     }
 
     /// Records a voxel edit for the selected layer, retargeting the buffer first if needed.
@@ -295,7 +296,7 @@ impl ScratchWorld {
     #[inline]
     pub fn get(&self, pos: IVec3) -> Color {
         let (c, i) = split(pos);
-        let v = &self.layers[self.view];
+        let v = &self.edits;
         if let Some((k, s)) = v.cur
             && k == c
         {
@@ -340,7 +341,7 @@ impl ScratchWorld {
     fn write(&mut self, pos: IVec3, color: Color) -> Color {
         let (c, i) = split(pos);
         let base = &self.base;
-        let v = &mut self.layers[self.view];
+        let v = &mut self.edits;
         let s = match v.cur {
             Some((k, s)) if k == c => s,
             _ => {
@@ -461,9 +462,8 @@ impl ScratchWorld {
     /// Non-empty voxels of `layer` as the script sees it (0 for no such layer).
     pub fn layer_voxel_count(&self, layer: LayerId) -> u64 {
         let base = self.base.layer(layer).map_or(0, |l| l.voxel_count()) as i64;
-        let delta = self
-            .layers
-            .iter()
+        let delta = std::iter::once(&self.edits)
+            .chain(&self.others)
             .find(|l| l.id == layer)
             .map_or(0, |l| l.voxel_delta);
         (base + delta).max(0) as u64
@@ -482,7 +482,7 @@ impl ScratchWorld {
                 out = Some(out.map_or(b, |x| x.union(&b)));
             }
         };
-        let v = &self.layers[self.view];
+        let v = &self.edits;
         if let Some(l) = self.base.layer(self.layer) {
             for (pos, data) in l.chunks_sorted() {
                 if !v.slot_of.contains_key(&pos) {
