@@ -4,12 +4,12 @@
 //! become one command buffer that the world applies only if the script succeeds.
 
 use glam::IVec3;
-use systems::{Color, EditError, ScratchWorld, Shape, VoxelBox};
+use systems::{Color, EditError, LayerId, ScratchWorld, Shape, VoxelBox};
 
 use crate::scripting::host::{LayerView, ShapeKind};
 use crate::scripting::{HostError, Rgba, ScriptHost};
 
-/// A script's view of the world.
+/// A script's view of the world (across layers: see [`ScratchWorld`]).
 pub struct WorldHost {
     /// The snapshot plus the script's own edits.
     pub scratch: ScratchWorld,
@@ -31,6 +31,7 @@ fn host_error(e: EditError) -> HostError {
     match e {
         EditError::TooManyVoxels { limit, .. } => HostError::EditLimit { limit },
         EditError::OutOfBounds { pos, .. } => HostError::OutOfBounds { p: pos.to_array() },
+        EditError::UnknownLayer(id) => HostError::UnknownLayer { id },
         other => HostError::Other(other.to_string()),
     }
 }
@@ -147,21 +148,32 @@ impl ScriptHost for WorldHost {
     }
 
     fn layers(&self) -> Vec<LayerView> {
-        let mut layers: Vec<_> = self.scratch.base().layers().collect();
-        layers.sort_by_key(|l| (l.order, l.id));
-        layers
+        self.scratch
+            .layers()
             .into_iter()
             .map(|l| LayerView {
                 id: l.id.0,
-                name: l.name.clone(),
-                visible: self.scratch.layer_visible(l.id).unwrap_or(l.visible),
+                name: l.name,
+                visible: l.visible,
+                voxel_count: l.voxel_count,
             })
             .collect()
     }
 
     fn set_layer_visible(&mut self, id: u32, visible: bool) -> Result<(), HostError> {
         self.scratch
-            .set_layer_visible(systems::LayerId(id), visible)
+            .set_layer_visible(LayerId(id), visible)
             .map_err(host_error)
+    }
+
+    fn create_layer(&mut self, name: &str) -> Result<u32, HostError> {
+        self.scratch
+            .create_layer(name)
+            .map(|l| l.0)
+            .map_err(host_error)
+    }
+
+    fn select_layer(&mut self, id: u32) -> Result<(), HostError> {
+        self.scratch.select_layer(LayerId(id)).map_err(host_error)
     }
 }

@@ -10,9 +10,10 @@
 //! cannot differ from an earlier one: the same script bytes (SHA-256), the same `args` after
 //! defaults, the same `seed`, and the same world: the snapshot's `seq` (every change to voxels,
 //! layers, the active layer or the rules is a buffer or record with the next `seq`) and `tick`.
-//! Only successful runs that made no edits and read nothing from outside are kept: a run that
-//! edits is never cached (answering it from the cache would skip its edits, and its commit
-//! moves `seq` anyway), and a run that read a clock (`Date`, `performance`) or the collector
+//! Only successful runs that changed nothing and read nothing from outside are kept: a run that
+//! changes the world (voxels, or a layer created, selected, shown or hidden: any buffer) is never
+//! cached (answering it from the cache would skip its changes, and its commit moves `seq`
+//! anyway), and a run that read a clock (`Date`, `performance`) or the collector
 //! (`WeakRef`, `FinalizationRegistry`) is not either. `Math.random` is seeded, so it counts as
 //! input. Failures are not cached (a timeout or the memory limit depends on the machine).
 

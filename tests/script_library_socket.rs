@@ -211,6 +211,53 @@ fn a_run_that_cannot_differ_is_answered_from_the_cache() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A run that changes layers (creates, selects, shows or hides one) and no voxel is still a run
+/// that changes the world: never kept in the cache, each run makes its change.
+#[test]
+fn a_run_that_only_changes_layers_is_never_cached() {
+    let (server, dir) = library_server();
+    let mut c = server.client();
+    std::fs::write(
+        dir.join("layer.js"),
+        "// A new layer.\n// @param name string = \"lib\"\ngoxel.createLayer(args.name)\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("select.js"), "goxel.selectLayer(1); 'kept'").unwrap();
+    std::fs::write(
+        dir.join("hide.js"),
+        "goxel.setLayerVisibility(1, false); 'hidden'",
+    )
+    .unwrap();
+    let entries = |c: &mut support::Client| {
+        c.result("goxel.list_scripts", json!({}))["cache"]["entries"].clone()
+    };
+    for expected in [2, 3] {
+        let r = run(&mut c, "layer", json!({}));
+        assert_eq!(r["result"]["cached"], false, "{r}");
+        assert_eq!(r["result"]["result"], expected, "{r}");
+        assert_eq!(r["result"]["edit_count"], 0, "{r}");
+        assert!(r["result"]["seq"].is_u64(), "a layer is a change: {r}");
+    }
+    for name in ["select", "hide"] {
+        for _ in 0..2 {
+            let r = run(&mut c, name, json!({}));
+            assert_eq!(r["result"]["cached"], false, "{name}: {r}");
+            assert!(r["result"]["seq"].is_u64(), "{name}: {r}");
+        }
+    }
+    assert_eq!(entries(&mut c), 0, "nothing was kept");
+    let listed = c.result("goxel.list_layers", json!({}));
+    assert_eq!(listed["count"], 3, "{listed}");
+    assert_eq!(listed["active_layer"], 1, "{listed}");
+    // A pure read is still kept.
+    std::fs::write(dir.join("read.js"), "goxel.listLayers().length").unwrap();
+    assert_eq!(run(&mut c, "read", json!({}))["result"]["cached"], false);
+    let again = run(&mut c, "read", json!({}));
+    assert_eq!(again["result"]["cached"], true, "{again}");
+    assert_eq!(again["result"]["result"], 3);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[test]
 fn stats_count_failures_and_errors_carry_the_script_frames() {
     let (server, dir) = library_server();

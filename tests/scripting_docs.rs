@@ -55,7 +55,21 @@ fn examples() -> Vec<Example> {
 #[test]
 fn every_example_in_the_scripting_guide_gives_its_result() {
     let examples = examples();
-    assert!(examples.len() >= 11, "only {} examples", examples.len());
+    assert!(examples.len() >= 13, "only {} examples", examples.len());
+    // Every documented function has its example (each section names its functions).
+    for function in [
+        "createLayer",
+        "selectLayer",
+        "setLayerVisibility",
+        "proceduralShape",
+    ] {
+        assert!(
+            examples
+                .iter()
+                .any(|e| e.section.contains(function) && e.source.contains(function)),
+            "no example of {function}"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let scripts = dir.path().to_path_buf();
     let server = TestServer::start_with(move |c| c.scripts.script_dirs = vec![scripts]);

@@ -385,3 +385,267 @@ fn example_scripts_run_from_the_script_directory() {
         (json!(false), json!(-32025))
     );
 }
+
+/// The world of a restarted server: one on the same data directory (and socket) as `server`.
+fn restart(server: &mut TestServer) -> voxeld::server::RunningServer {
+    server.stop();
+    let mut config = voxeld::config::Config::default();
+    config.socket.path = server.socket.clone();
+    config.data_dir = server.dir.path().join("data");
+    voxeld::server::spawn(config).unwrap()
+}
+
+/// `(id, name, voxel_count, active)` of every layer, bottom first, from `goxel.list_layers`.
+fn layers(c: &mut support::Client) -> Vec<(u64, String, u64, bool)> {
+    let r = c.result("goxel.list_layers", json!({}));
+    r["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["id"].as_u64().unwrap(),
+                l["name"].as_str().unwrap().to_string(),
+                l["voxel_count"].as_u64().unwrap(),
+                l["active"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The colour at `p` in layer `layer`, `None` where there is no voxel.
+fn voxel_in(c: &mut support::Client, layer: u64, (x, y, z): (i32, i32, i32)) -> Option<Value> {
+    let r = c.result(
+        "goxel.get_voxel",
+        json!({"x": x, "y": y, "z": z, "layer_id": layer}),
+    );
+    assert_eq!(r["layer_id"], layer, "{r}");
+    (r["exists"] == true).then(|| r["color"].clone())
+}
+
+#[test]
+fn a_script_creates_and_selects_layers_in_one_buffer_that_undoes_and_replays() {
+    let mut server = TestServer::start();
+    let mut c = server.client();
+    c.result(
+        "goxel.add_voxel",
+        json!({"x": 0, "y": 0, "z": 0, "color": [9, 9, 9, 255]}),
+    );
+    let before = c.status();
+    let script = r#"
+        const walls = goxel.createLayer("walls");
+        goxel.fillBox(0, 0, 0, 2, 0, 0, [200, 0, 0]);
+        const roof = goxel.createLayer("roof");
+        goxel.addVoxel(0, 0, 5, [0, 0, 200]);
+        goxel.addVoxel(1, 0, 5, [0, 0, 200]);
+        goxel.selectLayer(walls);
+        goxel.addVoxel(0, 1, 0, [200, 0, 0]);
+        ({ walls, roof, active: goxel.getActiveLayer(),
+           seen: [goxel.getVoxel(0, 0, 5), goxel.getVoxel(0, 0, 0), goxel.getVoxelCount()],
+           layers: goxel.listLayers().map(l => [l.id, l.name, l.voxelCount, l.active]) })
+    "#;
+    let r = c.result("goxel.execute_script", json!({ "script": script }));
+    assert_eq!(r["success"], true, "{r}");
+    assert_eq!(
+        r["result"],
+        json!({
+            "walls": 2, "roof": 3, "active": 2,
+            "seen": [null, [200, 0, 0, 255], 4],
+            "layers": [[1, "Layer 1", 1, false], [2, "walls", 4, true], [3, "roof", 2, false]],
+        }),
+        "{r}"
+    );
+    assert_eq!(r["edit_count"], 6);
+    // One buffer: one seq.
+    assert_eq!(r["seq"], before.1 + 1, "{r}");
+    let after = c.status();
+    assert_eq!(after.1, before.1 + 1);
+    // The world has what the script saw, layer by layer, and the script's last selection is
+    // the active layer.
+    let expected = vec![
+        (1, "Layer 1".to_string(), 1, false),
+        (2, "walls".to_string(), 4, true),
+        (3, "roof".to_string(), 2, false),
+    ];
+    assert_eq!(layers(&mut c), expected);
+    assert_eq!(voxel_in(&mut c, 1, (0, 0, 0)), Some(json!([9, 9, 9, 255])));
+    assert_eq!(
+        voxel_in(&mut c, 2, (0, 0, 0)),
+        Some(json!([200, 0, 0, 255]))
+    );
+    assert_eq!(
+        voxel_in(&mut c, 2, (0, 1, 0)),
+        Some(json!([200, 0, 0, 255]))
+    );
+    assert_eq!(voxel_in(&mut c, 1, (0, 1, 0)), None);
+    assert_eq!(
+        voxel_in(&mut c, 3, (1, 0, 5)),
+        Some(json!([0, 0, 200, 255]))
+    );
+    assert_eq!(voxel_in(&mut c, 2, (1, 0, 5)), None);
+    assert_eq!(voxel_in(&mut c, 3, (2, 0, 0)), None);
+    // Without a layer, get_voxel reads the active layer: the script's `walls`.
+    assert_eq!(c.voxel((2, 0, 0)), Some([200, 0, 0, 255]));
+
+    // One undo takes all of it back: both layers, their voxels, the active layer.
+    c.result("goxel.undo", json!({}));
+    assert_eq!(c.status().0, before.0);
+    assert_eq!(layers(&mut c), [(1, "Layer 1".to_string(), 1, true)]);
+    c.result("goxel.redo", json!({}));
+    let redone = c.status();
+    assert_eq!(redone.0, after.0);
+    assert_eq!(layers(&mut c), expected);
+
+    // The journal replays to the same world, and so does a restart.
+    let journal = server.dir.path().join("data").join("journal");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_voxeld"))
+        .arg("replay")
+        .arg(&journal)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let replayed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(replayed["world_hash"], redone.0.as_str(), "{replayed}");
+    assert_eq!(replayed["seq"], redone.1);
+    drop(c);
+    let restarted = restart(&mut server);
+    let mut c = server.client();
+    assert_eq!(c.status(), redone, "after a restart");
+    assert_eq!(layers(&mut c), expected);
+    assert_eq!(
+        voxel_in(&mut c, 3, (0, 0, 5)),
+        Some(json!([0, 0, 200, 255]))
+    );
+    restarted.stop().unwrap();
+}
+
+#[test]
+fn bad_layer_arguments_throw_errors_naming_them_and_commit_nothing() {
+    let server = TestServer::start();
+    let mut c = server.client();
+    let before = c.status();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "goxel.selectLayer(99)",
+            "RangeError",
+            "id: no layer with id 99",
+        ),
+        (
+            "goxel.selectLayer('2')",
+            "TypeError",
+            "id must be a layer id",
+        ),
+        ("goxel.selectLayer()", "TypeError", "id must be a layer id"),
+        (
+            "goxel.selectLayer(1.5)",
+            "RangeError",
+            "id must be a whole number",
+        ),
+        (
+            "goxel.selectLayer(-1)",
+            "RangeError",
+            "id must be a whole number",
+        ),
+        (
+            "goxel.selectLayer(NaN)",
+            "RangeError",
+            "id must be a whole number",
+        ),
+        ("goxel.createLayer(5)", "TypeError", "name must be a string"),
+        (
+            "goxel.createLayer({})",
+            "TypeError",
+            "name must be a string",
+        ),
+        (
+            "goxel.createLayer('x'.repeat(256))",
+            "RangeError",
+            "name is 256 bytes",
+        ),
+        (
+            "goxel.setLayerVisibility(42, false)",
+            "RangeError",
+            "id: no layer with id 42",
+        ),
+        (
+            "goxel.setLayerVisibility(2.5, false)",
+            "RangeError",
+            "id must be a whole number",
+        ),
+    ];
+    for (call, name, message) in cases {
+        // Edits before the bad call, including a new layer, must not reach the world.
+        let script =
+            format!("goxel.createLayer('kept?'); goxel.addVoxel(0, 0, 0, [1, 2, 3]);\n{call}");
+        let r = c.result("goxel.execute_script", json!({ "script": script }));
+        assert_eq!(r["success"], false, "{call}: {r}");
+        assert_eq!(r["code"], -32020, "{call}: {r}");
+        assert_eq!(r["error"]["name"], *name, "{call}: {r}");
+        let got = r["error"]["message"].as_str().unwrap();
+        assert!(got.contains(message), "{call}: {got}");
+        assert_eq!(r["error"]["line"], 2, "{call}: {r}");
+    }
+    assert_eq!(c.status(), before, "no failed script changed the world");
+    assert_eq!(layers(&mut c).len(), 1);
+    // A caught error leaves the selection as it was, and the script goes on.
+    let r = c.result(
+        "goxel.execute_script",
+        json!({"script": "const l = goxel.createLayer(); try { goxel.selectLayer(7) } catch (e) {} \
+                [l, goxel.getActiveLayer(), goxel.listLayers().map(l => l.name)]"}),
+    );
+    assert_eq!(r["result"], json!([2, 2, ["Layer 1", "New Layer"]]), "{r}");
+    assert_eq!(
+        layers(&mut c)[1],
+        (2, "New Layer".to_string(), 0, true),
+        "the default name, as goxel.create_layer gives it"
+    );
+}
+
+#[test]
+fn a_script_whose_new_layer_ids_were_taken_meanwhile_commits_nothing() {
+    let _turn = timing();
+    let server = TestServer::start();
+    let mut runner = server.client();
+    let mut other = server.client();
+    runner.send_line(
+        &json!({"jsonrpc": "2.0", "method": "goxel.execute_script", "id": 1, "params": {
+            "script": "const id = goxel.createLayer('mine'); goxel.addVoxel(0, 0, 0, [1, 2, 3]);\n\
+                       const end = Date.now() + 1000; while (Date.now() < end) {}\nid"
+        }})
+        .to_string(),
+    );
+    // Once the script runs (its snapshot taken), another client takes layer id 2.
+    assert!(support::eventually(Duration::from_secs(5), || {
+        other.result("goxel.get_status", Value::Null)["scripts"]["busy"] == 1
+    }));
+    let theirs = other.result("goxel.create_layer", json!({"name": "theirs"}));
+    assert_eq!(theirs["layer_id"], 2);
+    let after_theirs = other.status();
+    let reply = runner.read_json();
+    let e = &reply["error"];
+    assert_eq!(e["code"], -32010, "{reply}");
+    assert_eq!(e["data"]["created_layers"], json!([2]), "{reply}");
+    assert_eq!(e["data"]["next_layer_ids"], json!([3]), "{reply}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("run the script again"),
+        "{reply}"
+    );
+    // Nothing of the script reached the world.
+    assert_eq!(other.status(), after_theirs);
+    assert_eq!(
+        layers(&mut other),
+        [
+            (1, "Layer 1".to_string(), 0, false),
+            (2, "theirs".to_string(), 0, true)
+        ]
+    );
+    // Run again, it gets the next id.
+    let r = other.result(
+        "goxel.execute_script",
+        json!({"script": "goxel.createLayer('mine')"}),
+    );
+    assert_eq!(r["result"], 3, "{r}");
+}

@@ -401,9 +401,10 @@ pub fn edit_error(e: EditError, field: &str) -> RpcError {
             message,
             Some(serde_json::json!({ "limit": limit })),
         ),
-        EditError::LastLayer | EditError::NothingToUndo | EditError::NothingToRedo => {
-            RpcError::server(codes::EDIT_REFUSED, message, None)
-        }
+        EditError::LastLayer
+        | EditError::TooManyLayers { .. }
+        | EditError::NothingToUndo
+        | EditError::NothingToRedo => RpcError::server(codes::EDIT_REFUSED, message, None),
     }
 }
 

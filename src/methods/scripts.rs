@@ -219,7 +219,18 @@ pub fn complete(ctx: &mut Ctx<'_>, done: ScriptDone<WorldHost>) -> Result<Value,
     let library_run = cache_key.is_some();
     match outcome {
         Ok(success) => {
+            // The ids the script was given for its new layers must be the ids the world gives
+            // them now (the layers may have changed while it ran): else nothing is committed.
+            let created = host.scratch.created_layers();
+            if !created.is_empty() {
+                let now = ctx.world.next_layer_ids(created.len());
+                if now != created {
+                    return Err(layers_changed(&created, &now, &success));
+                }
+            }
             let buffer = host.scratch.into_buffer();
+            // Any change at all, voxels or layers, makes the run uncacheable.
+            let changed = !buffer.is_empty();
             let seq = if buffer.is_empty() {
                 None
             } else {
@@ -245,9 +256,11 @@ pub fn complete(ctx: &mut Ctx<'_>, done: ScriptDone<WorldHost>) -> Result<Value,
                 reply["name"] = json!(name);
                 reply["cached"] = json!(false);
             }
-            // Only a run whose result cannot differ is kept (see `script_library`).
+            // Only a run whose result cannot differ is kept (see `script_library`): one that
+            // changed nothing (no voxel, and no layer created, selected or shown/hidden) and read
+            // nothing from outside.
             if let Some(key) = cache_key
-                && success.edit_count == 0
+                && !changed
                 && !success.read_outside
             {
                 library.remember(key, &reply);
@@ -256,6 +269,28 @@ pub fn complete(ctx: &mut Ctx<'_>, done: ScriptDone<WorldHost>) -> Result<Value,
         }
         Err(failure) => failure_reply(failure, &name),
     }
+}
+
+/// The refusal of a script whose new layers would get other ids than it was given, because the
+/// world's layers changed while it ran.
+fn layers_changed(
+    created: &[systems::LayerId],
+    now: &[systems::LayerId],
+    success: &crate::scripting::ScriptSuccess,
+) -> RpcError {
+    let ids = |l: &[systems::LayerId]| l.iter().map(|l| l.0).collect::<Vec<_>>();
+    RpcError::server(
+        codes::EDIT_REFUSED,
+        format!(
+            "the script created layers {:?}, but the world's layers changed while it ran (new layers would now get {:?}); nothing was committed: run the script again",
+            ids(created),
+            ids(now)
+        ),
+        Some(json!({
+            "created_layers": ids(created), "next_layer_ids": ids(now),
+            "logs": success.logs, "edit_count": success.edit_count,
+        })),
+    )
 }
 
 /// The cost figures every script reply carries.

@@ -13,16 +13,23 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use rquickjs::function::Rest;
+use rquickjs::function::{Opt, Rest};
 use rquickjs::object::{Accessor, Property};
 use rquickjs::{Array, Ctx, Exception, Function, Object, Value};
 
 use super::host::{HostError, Rgba, ScriptHost, ShapeKind};
 
-/// Most voxels one `goxel.getRegion` reads (4 bytes each in the typed array).
-const MAX_REGION_VOXELS: i64 = 1 << 22;
 use super::job::{LogLevel, LogLine, ScriptError, ScriptLimits};
 use super::native;
+
+/// Most voxels one `goxel.getRegion` reads (4 bytes each in the typed array).
+const MAX_REGION_VOXELS: i64 = 1 << 22;
+
+/// Longest layer name `goxel.createLayer` takes, in UTF-8 bytes (Goxel's own limit is 255).
+const MAX_LAYER_NAME_BYTES: usize = 255;
+
+/// The name `goxel.createLayer` gives without one, as `goxel.create_layer` does.
+const DEFAULT_LAYER_NAME: &str = "New Layer";
 
 /// Per-script state shared by every installed function.
 pub(crate) struct ScriptState<H> {
@@ -109,6 +116,10 @@ impl<H: ScriptHost> ScriptState<H> {
             }
             Err(e @ HostError::OutOfBounds { .. }) => {
                 Err(Exception::throw_range(ctx, &e.to_string()))
+            }
+            // Every API function that takes a layer calls its argument `id`.
+            Err(e @ HostError::UnknownLayer { .. }) => {
+                Err(Exception::throw_range(ctx, &format!("id: {e}")))
             }
             Err(HostError::Other(message)) => Err(Exception::throw_internal(ctx, &message)),
         }
@@ -483,6 +494,7 @@ fn goxel_object<'js, H: ScriptHost>(
                     o.set("name", l.name)?;
                     o.set("visible", l.visible)?;
                     o.set("active", l.id == active)?;
+                    o.set("voxelCount", l.voxel_count as f64)?;
                     list.set(i, o)?;
                 }
                 Ok(list)
@@ -497,9 +509,7 @@ fn goxel_object<'js, H: ScriptHost>(
         Function::new(
             ctx.clone(),
             move |ctx: Ctx<'js>, id: Value<'js>, visible: Value<'js>| -> rquickjs::Result<bool> {
-                let id = integer(&ctx, &id, "id")?;
-                let id = u32::try_from(id)
-                    .map_err(|_| Exception::throw_range(&ctx, &format!("no layer with id {id}")))?;
+                let id = layer_id(&ctx, &id)?;
                 let Some(visible) = visible.as_bool() else {
                     return Err(Exception::throw_type(&ctx, "visible must be true or false"));
                 };
@@ -508,6 +518,57 @@ fn goxel_object<'js, H: ScriptHost>(
             },
         )?
         .with_name("setLayerVisibility")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "createLayer",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, name: Opt<Value<'js>>| -> rquickjs::Result<u32> {
+                let name = match name.0 {
+                    Some(v) if !v.is_undefined() && !v.is_null() => {
+                        let Some(name) = v.as_string() else {
+                            return Err(Exception::throw_type(&ctx, "name must be a string"));
+                        };
+                        let name = name.to_string()?;
+                        if name.len() > MAX_LAYER_NAME_BYTES {
+                            return Err(Exception::throw_range(
+                                &ctx,
+                                &format!(
+                                    "name is {} bytes, over the limit of {MAX_LAYER_NAME_BYTES}",
+                                    name.len()
+                                ),
+                            ));
+                        }
+                        name
+                    }
+                    _ => DEFAULT_LAYER_NAME.to_string(),
+                };
+                s.edit(&ctx, |h| h.create_layer(&name))
+            },
+        )?
+        .with_name("createLayer")?,
+    )?;
+
+    let s = state.clone();
+    goxel.set(
+        "selectLayer",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, id: Opt<Value<'js>>| -> rquickjs::Result<u32> {
+                let id = match id.0 {
+                    Some(v) => layer_id(&ctx, &v)?,
+                    None => return Err(Exception::throw_type(&ctx, "id must be a layer id")),
+                };
+                // The layer selected before, so a script can go back to it.
+                s.edit(&ctx, |h| {
+                    let before = h.active_layer();
+                    h.select_layer(id).map(|()| before)
+                })
+            },
+        )?
+        .with_name("selectLayer")?,
     )?;
 
     let s = state.clone();
@@ -778,6 +839,29 @@ fn position_item<'js>(ctx: &Ctx<'js>, v: &Value<'js>, i: usize) -> rquickjs::Res
         ctx,
         &format!("positions[{i}] must be [x,y,z] or {{x,y,z}}"),
     ))
+}
+
+/// A layer id argument (always called `id`): a whole number from 1; whether it names a layer is
+/// the host's to say.
+fn layer_id<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> rquickjs::Result<u32> {
+    let n = match (v.as_int(), v.as_float()) {
+        (Some(i), _) => f64::from(i),
+        (None, Some(f)) => f,
+        _ => {
+            return Err(Exception::throw_type(
+                ctx,
+                "id must be a layer id (a number)",
+            ));
+        }
+    };
+    if n.fract() == 0.0 && (1.0..=f64::from(u32::MAX)).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(Exception::throw_range(
+            ctx,
+            &format!("id must be a whole number ≥ 1, got {n}"),
+        ))
+    }
 }
 
 /// A coordinate: any finite number in `i32` range, floored to the voxel that contains it.

@@ -71,6 +71,7 @@ pub trait ScriptHost: Send + 'static {
             id: self.active_layer(),
             name: "layer".into(),
             visible: true,
+            voxel_count: self.voxel_count(),
         }]
     }
     /// Shows or hides layer `id` (a whole-world edit; it does not count as a voxel edit).
@@ -79,6 +80,21 @@ pub trait ScriptHost: Send + 'static {
         Err(HostError::Other(
             "this host has no layers to show or hide".into(),
         ))
+    }
+    /// Creates a layer named `name` over all others and selects it (as
+    /// [`ScriptHost::select_layer`]); returns its id, the one the world gives it. Not a voxel
+    /// edit.
+    fn create_layer(&mut self, name: &str) -> Result<u32, HostError> {
+        let _ = name;
+        Err(HostError::Other("this host cannot create layers".into()))
+    }
+    /// Makes layer `id` the one later edits and reads act on (and the world's active layer
+    /// after the script). Not a voxel edit.
+    fn select_layer(&mut self, id: u32) -> Result<(), HostError> {
+        if id == self.active_layer() {
+            return Ok(());
+        }
+        Err(HostError::UnknownLayer { id })
     }
 }
 
@@ -131,6 +147,8 @@ pub struct LayerView {
     pub name: String,
     /// Whether it is shown (after the script's own changes).
     pub visible: bool,
+    /// Its non-empty voxels (after the script's own edits).
+    pub voxel_count: u64,
 }
 
 /// Why a host refused an operation.
@@ -147,6 +165,12 @@ pub enum HostError {
     OutOfBounds {
         /// The offending position.
         p: [i32; 3],
+    },
+    /// A layer id that names no layer.
+    #[error("no layer with id {id}")]
+    UnknownLayer {
+        /// The id asked for.
+        id: u32,
     },
     /// Anything else the host wants to report to the script.
     #[error("{0}")]

@@ -429,7 +429,7 @@ impl<'w> Applier<'w> {
             }
             Edit::CreateLayer { name } => {
                 let id = self.world.resource::<LayerIndex>().lowest_free_id();
-                let order = self.max_order().map_or(0, |o| o + 1);
+                let order = self.max_order().map_or(0, |o| o.saturating_add(1));
                 self.spawn_layer(
                     id,
                     LayerInfo {

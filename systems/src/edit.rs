@@ -260,6 +260,9 @@ pub enum EditError {
     /// A layer id that does not exist.
     #[error("no layer with id {0}")]
     UnknownLayer(u32),
+    /// A script creating more layers than one script may.
+    #[error("a script may create at most {limit} layers")]
+    TooManyLayers { limit: u64 },
     /// Deleting the only layer.
     #[error("cannot delete the last layer")]
     LastLayer,

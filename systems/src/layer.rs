@@ -31,14 +31,55 @@ impl LayerIndex {
     /// The id a new layer gets: the lowest free id from 1, as in Goxel (so a new project's
     /// layers are 1, 2, 3 ... and a deleted layer's id is given out again).
     pub fn lowest_free_id(&self) -> LayerId {
-        let mut id = 1;
-        for taken in self.by_id.keys() {
-            if taken.0 != id {
-                break;
+        free_ids(self.by_id.keys().copied(), 1)[0]
+    }
+
+    /// The ids `n` layer creations get, one after the other, when nothing is deleted between
+    /// them (each takes the lowest id still free).
+    pub fn next_free_ids(&self, n: usize) -> Vec<LayerId> {
+        free_ids(self.by_id.keys().copied(), n)
+    }
+}
+
+/// The ids `n` layer creations get, one after the other, when `taken` (ascending) are the ids in
+/// use: each creation takes the lowest id still free, from 1. The one rule for new layer ids, used
+/// by the apply system and by scripts' scratch views (which must predict what the world gives).
+pub fn free_ids(taken: impl IntoIterator<Item = LayerId>, n: usize) -> Vec<LayerId> {
+    let mut out = Vec::with_capacity(n);
+    let mut taken = taken.into_iter().peekable();
+    let mut id = 1u32;
+    while out.len() < n {
+        match taken.peek() {
+            Some(t) if t.0 < id => {
+                taken.next();
             }
-            id += 1;
+            Some(t) if t.0 == id => {
+                taken.next();
+                id += 1;
+            }
+            _ => {
+                out.push(LayerId(id));
+                id += 1;
+            }
         }
-        LayerId(id)
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[u32]) -> Vec<LayerId> {
+        v.iter().copied().map(LayerId).collect()
+    }
+
+    #[test]
+    fn new_layer_ids_fill_the_gaps_from_one() {
+        assert_eq!(free_ids(ids(&[]), 3), ids(&[1, 2, 3]));
+        assert_eq!(free_ids(ids(&[1, 2, 3]), 1), ids(&[4]));
+        assert_eq!(free_ids(ids(&[2, 4, 5, 9]), 4), ids(&[1, 3, 6, 7]));
+        assert_eq!(free_ids(ids(&[1, 3]), 0), ids(&[]));
     }
 }
 

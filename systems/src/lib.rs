@@ -35,6 +35,6 @@ pub use edit::{
 pub use layer::{LayerId, LayerInfo};
 pub use schedule::{StepStamp, VoxelWorld, WorldSettings, WorldSystems};
 
-pub use scratch::ScratchWorld;
+pub use scratch::{ScratchLayer, ScratchWorld};
 pub use snapshot::{LayerSnapshot, WorldSnapshot};
 pub use storage::{ChunkData, ChunkKind};

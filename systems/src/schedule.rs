@@ -380,6 +380,12 @@ impl VoxelWorld {
         self.world.resource::<PublishedSnapshot>().0.clone()
     }
 
+    /// The ids `n` layer creations would get in a buffer applied now, with no deletion before
+    /// them (what a script's [`ScratchWorld`](crate::ScratchWorld) must have predicted).
+    pub fn next_layer_ids(&self, n: usize) -> Vec<LayerId> {
+        self.world.resource::<LayerIndex>().next_free_ids(n)
+    }
+
     /// Sequence number of the last applied buffer.
     pub fn seq(&self) -> u64 {
         self.world.resource::<WorldSeq>().0

@@ -6,6 +6,26 @@
 //! into the [`CommandBuffer`] that [`ScratchWorld::into_buffer`] hands to the world. Edits that
 //! depend on what is there (paint, flood fill) are recorded as the plain sets they amounted to
 //! in the script's view, so the committed buffer does exactly what the script saw.
+//!
+//! # Layers
+//!
+//! The view spans layers: voxel edits and reads go to the *selected* layer (at first the
+//! snapshot's active one), and [`ScratchWorld::select_layer`] and [`ScratchWorld::create_layer`]
+//! change it. Each layer the script selected keeps its own copied chunks, so a read after a
+//! switch sees that layer with the script's edits on it. The buffer records a creation as
+//! [`Edit::CreateLayer`] (which also makes the new layer the apply system's target), a switch
+//! before the next voxel edit as [`Edit::TargetLayer`], and, once at the end, the selected
+//! layer as [`Edit::SetActiveLayer`] when the script selected or created any.
+//!
+//! A new layer's id is predicted as the world gives it ([`crate::layer::free_ids`]: the lowest
+//! free id from 1, the snapshot's layers and the script's earlier creations taken). The world
+//! gives that same id when the buffer is applied only if its layer ids have not changed since
+//! the snapshot in a way that moves the free ones: the caller checks
+//! [`ScratchWorld::created_layers`] against [`VoxelWorld::next_layer_ids`] before it applies
+//! the buffer, and refuses the commit when they differ, so the id a script saw is the id the
+//! world ends up with. (A script buffer deletes no layer, so those are the ids it gets.)
+//!
+//! [`VoxelWorld::next_layer_ids`]: crate::VoxelWorld::next_layer_ids
 
 use std::sync::Arc;
 
@@ -16,23 +36,80 @@ use crate::color::Color;
 use crate::coords::{CHUNK_SIZE, VoxelBox, split};
 use crate::edit::{CommandBuffer, Edit, EditError, EditLimits, Shape, Source};
 use crate::flood::flood_region;
-use crate::layer::LayerId;
+use crate::layer::{LayerId, free_ids};
 use crate::shapes::row_span;
 use crate::snapshot::WorldSnapshot;
 use crate::storage::ChunkData;
 
-/// A snapshot plus a script's own edits, on one layer.
-pub struct ScratchWorld {
-    base: Arc<WorldSnapshot>,
-    layer: LayerId,
-    limits: EditLimits,
-    /// Most voxel edits the script may make (its `max_edits` limit).
-    max_edits: u64,
-    edit_count: u64,
+/// Most layers one script may create (each is an entity of the world once committed).
+pub const MAX_NEW_LAYERS: usize = 1024;
+
+/// One layer as a script sees it: the snapshot's, or one the script created, with the
+/// script's visibility changes and edits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScratchLayer {
+    /// Layer id.
+    pub id: LayerId,
+    /// Layer name.
+    pub name: String,
+    /// Whether it is shown.
+    pub visible: bool,
+    /// Stacking order.
+    pub order: i32,
+    /// Non-empty voxels.
+    pub voxel_count: u64,
+}
+
+/// A layer the script created: not in the snapshot, empty until the script draws in it.
+#[derive(Clone, Debug)]
+struct NewLayer {
+    id: LayerId,
+    name: Box<str>,
+    order: i32,
+}
+
+/// The script's copies of one layer's chunks (made on first write) and its voxel balance.
+#[derive(Debug)]
+struct LayerEdits {
+    id: LayerId,
     voxel_delta: i64,
     slots: Vec<(IVec3, Arc<ChunkData>)>,
     slot_of: FxHashMap<IVec3, usize>,
     cur: Option<(IVec3, usize)>,
+}
+
+impl LayerEdits {
+    fn new(id: LayerId) -> LayerEdits {
+        LayerEdits {
+            id,
+            voxel_delta: 0,
+            slots: Vec::new(),
+            slot_of: FxHashMap::default(),
+            cur: None,
+        }
+    }
+}
+
+/// A snapshot plus a script's own edits, across layers.
+pub struct ScratchWorld {
+    base: Arc<WorldSnapshot>,
+    limits: EditLimits,
+    /// Most voxel edits the script may make (its `max_edits` limit).
+    max_edits: u64,
+    edit_count: u64,
+    /// The selected layer: where voxel edits go and what reads see.
+    layer: LayerId,
+    /// The selected layer's edits (kept here, not in `others`, so the hot path reaches them
+    /// without an index).
+    edits: LayerEdits,
+    /// The edits of the other layers the script has selected.
+    others: Vec<LayerEdits>,
+    /// The layer the buffer's voxel edits act on at its end so far (the apply system's target).
+    target: LayerId,
+    /// Layers created by the script, in order (their ids ascending).
+    created: Vec<NewLayer>,
+    /// Whether the script selected or created a layer (the buffer then ends by activating it).
+    selected: bool,
     buffer: CommandBuffer,
     /// Layer visibility changes made by the script, newest last.
     visibility: Vec<(LayerId, bool)>,
@@ -44,14 +121,15 @@ impl ScratchWorld {
         let layer = base.active_layer;
         ScratchWorld {
             base,
-            layer,
             limits,
             max_edits,
             edit_count: 0,
-            voxel_delta: 0,
-            slots: Vec::new(),
-            slot_of: FxHashMap::default(),
-            cur: None,
+            layer,
+            edits: LayerEdits::new(layer),
+            others: Vec::new(),
+            target: layer,
+            created: Vec::new(),
+            selected: false,
             visibility: Vec::new(),
             buffer: CommandBuffer {
                 layer: Some(layer),
@@ -60,7 +138,7 @@ impl ScratchWorld {
         }
     }
 
-    /// The layer the script edits.
+    /// The selected layer: the one the script edits and reads.
     pub fn layer(&self) -> LayerId {
         self.layer
     }
@@ -75,9 +153,86 @@ impl ScratchWorld {
         self.edit_count
     }
 
+    /// Whether `layer` exists as the script sees it (the snapshot's, or created by the script).
+    pub fn has_layer(&self, layer: LayerId) -> bool {
+        self.base.layer(layer).is_some() || self.created.iter().any(|l| l.id == layer)
+    }
+
+    /// The layers the script created, in order, with the ids the world must give them.
+    pub fn created_layers(&self) -> Vec<LayerId> {
+        self.created.iter().map(|l| l.id).collect()
+    }
+
+    /// Creates a layer named `name` over all others and selects it; returns its id (the lowest
+    /// free one, as the world gives it: see the module docs).
+    pub fn create_layer(&mut self, name: &str) -> Result<LayerId, EditError> {
+        if self.created.len() >= MAX_NEW_LAYERS {
+            return Err(EditError::TooManyLayers {
+                limit: MAX_NEW_LAYERS as u64,
+            });
+        }
+        let taken = self.base.layers().map(|l| l.id);
+        let id = *free_ids(taken, self.created.len() + 1)
+            .last()
+            .expect("one id asked for at least");
+        let order = self
+            .base
+            .layers()
+            .map(|l| l.order)
+            .chain(self.created.iter().map(|l| l.order))
+            .max()
+            .map_or(0, |o| o.saturating_add(1));
+        self.buffer
+            .edits
+            .push(Edit::CreateLayer { name: name.into() });
+        // Applying a creation makes the new layer the buffer's target.
+        self.target = id;
+        self.created.push(NewLayer {
+            id,
+            name: name.into(),
+            order,
+        });
+        self.select(id);
+        Ok(id)
+    }
+
+    /// Makes `layer` the one later edits go to and reads see, and the world's active layer once
+    /// the buffer is applied.
+    pub fn select_layer(&mut self, layer: LayerId) -> Result<(), EditError> {
+        if !self.has_layer(layer) {
+            return Err(EditError::UnknownLayer(layer.0));
+        }
+        self.select(layer);
+        Ok(())
+    }
+
+    fn select(&mut self, layer: LayerId) {
+        self.selected = true;
+        if layer == self.layer {
+            return;
+        }
+        self.layer = layer;
+        let next = match self.others.iter().position(|l| l.id == layer) {
+            Some(i) => self.others.swap_remove(i),
+            None => LayerEdits::new(layer),
+        };
+        let previous = std::mem::replace(&mut self.edits, next);
+        self.others.push(previous);
+    }
+
+    /// Records a voxel edit for the selected layer, retargeting the buffer first if needed.
+    #[inline]
+    fn record(&mut self, edit: Edit) {
+        if self.target != self.layer {
+            self.buffer.edits.push(Edit::TargetLayer(self.layer));
+            self.target = self.layer;
+        }
+        self.buffer.edits.push(edit);
+    }
+
     /// Shows or hides `layer` (recorded in the buffer; voxel reads are not affected).
     pub fn set_layer_visible(&mut self, layer: LayerId, visible: bool) -> Result<(), EditError> {
-        if self.base.layer(layer).is_none() {
+        if !self.has_layer(layer) {
             return Err(EditError::UnknownLayer(layer.0));
         }
         self.buffer
@@ -90,7 +245,13 @@ impl ScratchWorld {
 
     /// Whether `layer` is shown as the script sees it (`None`: no such layer).
     pub fn layer_visible(&self, layer: LayerId) -> Option<bool> {
-        let base = self.base.layer(layer)?.visible;
+        let base = match self.base.layer(layer) {
+            Some(l) => l.visible,
+            None => {
+                self.created.iter().find(|l| l.id == layer)?;
+                true
+            }
+        };
         Some(
             self.visibility
                 .iter()
@@ -99,22 +260,50 @@ impl ScratchWorld {
         )
     }
 
-    /// The edits made, as one buffer for the world.
-    pub fn into_buffer(self) -> CommandBuffer {
+    /// Every layer as the script sees it, bottom to top (by order, then id).
+    pub fn layers(&self) -> Vec<ScratchLayer> {
+        let mut out: Vec<ScratchLayer> = self
+            .base
+            .layers()
+            .map(|l| (l.id, l.name.clone(), l.order))
+            .chain(
+                self.created
+                    .iter()
+                    .map(|l| (l.id, l.name.to_string(), l.order)),
+            )
+            .map(|(id, name, order)| ScratchLayer {
+                id,
+                name,
+                visible: self.layer_visible(id).unwrap_or(true),
+                order,
+                voxel_count: self.layer_voxel_count(id),
+            })
+            .collect();
+        out.sort_by_key(|l| (l.order, l.id));
+        out
+    }
+
+    /// The edits made, as one buffer for the world: when the script selected or created a
+    /// layer, it ends by making the selected layer the active one.
+    pub fn into_buffer(mut self) -> CommandBuffer {
+        if self.selected {
+            self.buffer.edits.push(Edit::SetActiveLayer(self.layer));
+        }
         self.buffer
     }
 
-    /// The colour at `pos` as the script sees it.
+    /// The colour at `pos` in the selected layer as the script sees it.
     #[inline]
     pub fn get(&self, pos: IVec3) -> Color {
         let (c, i) = split(pos);
-        if let Some((k, s)) = self.cur
+        let v = &self.edits;
+        if let Some((k, s)) = v.cur
             && k == c
         {
-            return self.slots[s].1.get(i);
+            return v.slots[s].1.get(i);
         }
-        match self.slot_of.get(&c) {
-            Some(&s) => self.slots[s].1.get(i),
+        match v.slot_of.get(&c) {
+            Some(&s) => v.slots[s].1.get(i),
             None => self.base.voxel(self.layer, pos),
         }
     }
@@ -151,28 +340,30 @@ impl ScratchWorld {
     #[inline]
     fn write(&mut self, pos: IVec3, color: Color) -> Color {
         let (c, i) = split(pos);
-        let s = match self.cur {
+        let base = &self.base;
+        let v = &mut self.edits;
+        let s = match v.cur {
             Some((k, s)) if k == c => s,
             _ => {
-                let s = match self.slot_of.get(&c) {
+                let s = match v.slot_of.get(&c) {
                     Some(&s) => s,
                     None => {
-                        let data = self
-                            .base
-                            .layer(self.layer)
+                        // A layer the script created is not in the snapshot: empty.
+                        let data = base
+                            .layer(v.id)
                             .and_then(|l| l.chunk(c).cloned())
                             .unwrap_or_else(|| Arc::new(ChunkData::empty()));
-                        self.slots.push((c, data));
-                        self.slot_of.insert(c, self.slots.len() - 1);
-                        self.slots.len() - 1
+                        v.slots.push((c, data));
+                        v.slot_of.insert(c, v.slots.len() - 1);
+                        v.slots.len() - 1
                     }
                 };
-                self.cur = Some((c, s));
+                v.cur = Some((c, s));
                 s
             }
         };
-        let old = Arc::make_mut(&mut self.slots[s].1).set(i, color);
-        self.voxel_delta += (!color.is_empty()) as i64 - (!old.is_empty()) as i64;
+        let old = Arc::make_mut(&mut v.slots[s].1).set(i, color);
+        v.voxel_delta += (!color.is_empty()) as i64 - (!old.is_empty()) as i64;
         old
     }
 
@@ -182,7 +373,7 @@ impl ScratchWorld {
         self.check_bounds(&VoxelBox::point(pos))?;
         self.charge(1)?;
         self.write(pos, color);
-        self.buffer.edits.push(Edit::Set { pos, color });
+        self.record(Edit::Set { pos, color });
         Ok(())
     }
 
@@ -221,7 +412,7 @@ impl ScratchWorld {
                 }
             }
         }
-        self.buffer.edits.push(if shape == Shape::Cube {
+        self.record(if shape == Shape::Cube {
             Edit::FillBox { region, color }
         } else {
             Edit::Shape {
@@ -263,13 +454,22 @@ impl ScratchWorld {
         Ok(n)
     }
 
-    /// Non-empty voxels of the layer as the script sees it.
+    /// Non-empty voxels of the selected layer as the script sees it.
     pub fn voxel_count(&self) -> u64 {
-        let base = self.base.layer(self.layer).map_or(0, |l| l.voxel_count()) as i64;
-        (base + self.voxel_delta).max(0) as u64
+        self.layer_voxel_count(self.layer)
     }
 
-    /// Bounds of the layer's voxels as the script sees them.
+    /// Non-empty voxels of `layer` as the script sees it (0 for no such layer).
+    pub fn layer_voxel_count(&self, layer: LayerId) -> u64 {
+        let base = self.base.layer(layer).map_or(0, |l| l.voxel_count()) as i64;
+        let delta = std::iter::once(&self.edits)
+            .chain(&self.others)
+            .find(|l| l.id == layer)
+            .map_or(0, |l| l.voxel_delta);
+        (base + delta).max(0) as u64
+    }
+
+    /// Bounds of the selected layer's voxels as the script sees them.
     pub fn bounding_box(&self) -> Option<VoxelBox> {
         let mut out: Option<VoxelBox> = None;
         let mut add = |pos: IVec3, data: &ChunkData| {
@@ -282,14 +482,15 @@ impl ScratchWorld {
                 out = Some(out.map_or(b, |x| x.union(&b)));
             }
         };
+        let v = &self.edits;
         if let Some(l) = self.base.layer(self.layer) {
             for (pos, data) in l.chunks_sorted() {
-                if !self.slot_of.contains_key(&pos) {
+                if !v.slot_of.contains_key(&pos) {
                     add(pos, data);
                 }
             }
         }
-        for (pos, data) in &self.slots {
+        for (pos, data) in &v.slots {
             add(*pos, data);
         }
         out

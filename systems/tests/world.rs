@@ -752,3 +752,240 @@ fn revert_last_takes_back_a_buffer_without_history() {
     w.revert_last(applied);
     assert_eq!((w.snapshot().hash(), w.seq()), before);
 }
+
+/// Every voxel of `layer` in the scratch view, read through it (so the layer gets selected).
+fn scratch_voxels(
+    s: &mut systems::ScratchWorld,
+    layer: LayerId,
+    region: VoxelBox,
+) -> HashMap<IVec3, Color> {
+    s.select_layer(layer).unwrap();
+    let mut out = HashMap::new();
+    for z in region.min.z..=region.max.z {
+        for y in region.min.y..=region.max.y {
+            for x in region.min.x..=region.max.x {
+                let c = s.get(IVec3::new(x, y, z));
+                if !c.is_empty() {
+                    out.insert(IVec3::new(x, y, z), c);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_scratch_world_creates_and_selects_layers_and_commits_them_as_one_undoable_buffer() {
+    use systems::ScratchWorld;
+    let mut w = world();
+    w.apply(buffer(vec![set(0, 0, 0, RED)])).result.unwrap();
+    let before = w.snapshot();
+    let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 1000);
+    assert_eq!(s.layer(), LayerId(1));
+
+    let a = s.create_layer("a").unwrap();
+    assert_eq!((a, s.layer()), (LayerId(2), LayerId(2)));
+    assert_eq!(s.get(IVec3::ZERO), Color::EMPTY, "a new layer is empty");
+    assert_eq!(s.voxel_count(), 0);
+    s.set(IVec3::new(1, 0, 0), BLUE).unwrap();
+    let b = s.create_layer("b").unwrap();
+    assert_eq!(b, LayerId(3));
+    s.fill_box(
+        VoxelBox::from_corners(IVec3::ZERO, IVec3::new(1, 1, 0)),
+        GREEN,
+    )
+    .unwrap();
+    assert_eq!((s.voxel_count(), s.get(IVec3::new(1, 0, 0))), (4, GREEN));
+    // Back on `a`: its own voxel, not b's.
+    s.select_layer(a).unwrap();
+    assert_eq!(s.get(IVec3::new(1, 0, 0)), BLUE);
+    assert_eq!(s.get(IVec3::new(0, 1, 0)), Color::EMPTY);
+    assert_eq!(s.bounding_box(), Some(VoxelBox::point(IVec3::new(1, 0, 0))));
+    // Back on layer 1: the snapshot's voxel plus a new one.
+    s.select_layer(LayerId(1)).unwrap();
+    assert_eq!(s.get(IVec3::ZERO), RED);
+    s.set(IVec3::new(5, 5, 5), RED).unwrap();
+    assert!(s.paint(IVec3::ZERO, BLUE).unwrap());
+    assert_eq!(s.voxel_count(), 2);
+    assert_eq!(s.select_layer(LayerId(9)), Err(EditError::UnknownLayer(9)));
+    assert_eq!(s.layer(), LayerId(1), "a refused selection changes nothing");
+    s.set_layer_visible(b, false).unwrap();
+    let listed: Vec<_> = s
+        .layers()
+        .into_iter()
+        .map(|l| (l.id.0, l.name, l.visible, l.voxel_count))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (1, "Layer 1".to_string(), true, 2),
+            (2, "a".to_string(), true, 1),
+            (3, "b".to_string(), false, 4),
+        ]
+    );
+    // What the script sees on each layer; reading `b` last leaves it selected.
+    let region = VoxelBox::from_corners(IVec3::splat(-1), IVec3::splat(6));
+    let seen: Vec<_> = [LayerId(1), a, b]
+        .into_iter()
+        .map(|l| scratch_voxels(&mut s, l, region))
+        .collect();
+    assert_eq!(s.created_layers(), [a, b]);
+    assert_eq!(w.next_layer_ids(2), [a, b], "the world gives the same ids");
+
+    let buf = s.into_buffer();
+    assert_eq!(buf.edits.last(), Some(&Edit::SetActiveLayer(b)));
+    let applied = w.apply(buf.clone());
+    assert_eq!(applied.result.as_ref().unwrap().created_layers, [a, b]);
+    let after = w.snapshot();
+    assert_eq!(after.active_layer, b);
+    assert!(!after.layer(b).unwrap().visible);
+    for (layer, seen) in [LayerId(1), a, b].into_iter().zip(&seen) {
+        assert_eq!(&all_voxels(&after, layer), seen, "layer {layer:?}");
+    }
+    // One undo takes all of it back: layers, voxels, visibility, active layer.
+    w.apply(CommandBuffer::undo()).result.unwrap();
+    let undone = w.snapshot();
+    assert_eq!(undone.hash(), before.hash());
+    assert_eq!(undone.layers().count(), 1);
+    assert_eq!(undone.active_layer, LayerId(1));
+    w.apply(CommandBuffer::redo()).result.unwrap();
+    assert_eq!(w.snapshot().hash(), after.hash());
+    assert_eq!(w.snapshot().active_layer, b);
+    // Replaying the same buffers on a fresh world gives the same world.
+    let mut replay = world();
+    replay
+        .apply(buffer(vec![set(0, 0, 0, RED)]))
+        .result
+        .unwrap();
+    replay.apply(buf).result.unwrap();
+    assert_eq!(replay.snapshot().hash(), after.hash());
+}
+
+#[test]
+fn a_scratch_world_predicts_layer_ids_and_the_world_says_when_they_no_longer_hold() {
+    use systems::ScratchWorld;
+    let mut w = world();
+    // Layers 1, 2, 4: the free ids are 3, 5, 6...
+    w.apply(buffer(vec![
+        Edit::CreateLayer { name: "2".into() },
+        Edit::RestoreLayer {
+            layer: LayerId(4),
+            name: "4".into(),
+            visible: true,
+            order: 7,
+        },
+    ]))
+    .result
+    .unwrap();
+    let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 1000);
+    assert_eq!(s.create_layer("x").unwrap(), LayerId(3));
+    assert_eq!(s.create_layer("y").unwrap(), LayerId(5));
+    let orders: Vec<_> = s.layers().iter().map(|l| (l.id.0, l.order)).collect();
+    assert_eq!(orders, [(1, 0), (2, 1), (4, 7), (3, 8), (5, 9)]);
+    // A change that leaves the free ids alone (a new layer 9) keeps the prediction...
+    w.apply(buffer(vec![Edit::RestoreLayer {
+        layer: LayerId(9),
+        name: "9".into(),
+        visible: true,
+        order: 0,
+    }]))
+    .result
+    .unwrap();
+    assert_eq!(w.next_layer_ids(2), s.created_layers());
+    // ...one that takes a predicted id does not.
+    w.apply(buffer(vec![Edit::CreateLayer { name: "z".into() }]))
+        .result
+        .unwrap();
+    assert_eq!(w.next_layer_ids(2), [LayerId(5), LayerId(6)]);
+    assert_ne!(w.next_layer_ids(2), s.created_layers());
+}
+
+#[test]
+fn a_scratch_world_bounds_new_layers_and_only_a_selection_activates() {
+    use systems::ScratchWorld;
+    use systems::scratch::MAX_NEW_LAYERS;
+    let w = world();
+    let s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 10);
+    assert!(
+        s.into_buffer().is_empty(),
+        "nothing done, nothing to commit"
+    );
+    // Selecting the active layer is a request to keep it active.
+    let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 10);
+    s.select_layer(LayerId(1)).unwrap();
+    assert_eq!(s.into_buffer().edits, [Edit::SetActiveLayer(LayerId(1))]);
+    let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 10);
+    for i in 0..MAX_NEW_LAYERS {
+        assert_eq!(s.create_layer("l").unwrap(), LayerId(i as u32 + 2));
+    }
+    assert_eq!(
+        s.create_layer("one too many"),
+        Err(EditError::TooManyLayers {
+            limit: MAX_NEW_LAYERS as u64
+        })
+    );
+    // Layer creations are not voxel edits.
+    assert_eq!(s.edit_count(), 0);
+}
+
+/// Random scripts over several layers: what each layer looks like in the scratch view is what
+/// the world has after the buffer, and one undo restores the world.
+#[test]
+fn scratch_layers_match_the_committed_world_through_random_scripts() {
+    use systems::ScratchWorld;
+    let mut rng = Rng(7);
+    for round in 0..30 {
+        let mut w = world();
+        // Some voxels and a second layer to start from.
+        w.apply(buffer(vec![
+            Edit::FillBox {
+                region: VoxelBox::from_corners(IVec3::ZERO, IVec3::new(3, 3, 1)),
+                color: RED,
+            },
+            Edit::CreateLayer { name: "two".into() },
+            set(2, 2, 2, BLUE),
+        ]))
+        .result
+        .unwrap();
+        let before = w.snapshot();
+        let mut s = ScratchWorld::new(w.snapshot(), EditLimits::default(), 100_000);
+        let mut layers = vec![LayerId(1), LayerId(2)];
+        for _ in 0..rng.range(1, 60) {
+            let p = IVec3::new(rng.range(-18, 18), rng.range(-3, 3), rng.range(-2, 4));
+            let c = Color::rgb(rng.range(1, 3) as u8, round as u8, 9);
+            match rng.next() % 8 {
+                0 => layers.push(s.create_layer(&format!("r{round}")).unwrap()),
+                1 => {
+                    let l = layers[rng.range(0, layers.len() as i32 - 1) as usize];
+                    s.select_layer(l).unwrap();
+                }
+                2 => {
+                    let q = p + IVec3::new(rng.range(0, 20), rng.range(0, 2), 0);
+                    s.fill_box(VoxelBox::from_corners(p, q), c).unwrap();
+                }
+                3 => s.set(p, Color::EMPTY).unwrap(),
+                4 => {
+                    s.paint(p, c).unwrap();
+                }
+                _ => s.set(p, c).unwrap(),
+            }
+        }
+        let final_layer = s.layer();
+        let region = VoxelBox::from_corners(IVec3::new(-19, -4, -3), IVec3::new(39, 6, 5));
+        let seen: Vec<_> = layers
+            .iter()
+            .map(|&l| (l, scratch_voxels(&mut s, l, region)))
+            .collect();
+        s.select_layer(final_layer).unwrap();
+        assert_eq!(w.next_layer_ids(layers.len() - 2), s.created_layers());
+        let outcome = w.apply(s.into_buffer()).result.unwrap();
+        assert_eq!(outcome.created_layers, layers[2..]);
+        let after = w.snapshot();
+        assert_eq!(after.active_layer, final_layer, "round {round}");
+        for (l, seen) in &seen {
+            assert_eq!(&all_voxels(&after, *l), seen, "round {round}, layer {l:?}");
+        }
+        w.apply(CommandBuffer::undo()).result.unwrap();
+        assert_eq!(w.snapshot().hash(), before.hash(), "round {round}");
+    }
+}
