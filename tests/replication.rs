@@ -285,6 +285,10 @@ fn a_fresh_follower_starts_from_the_object_store_snapshot() {
     );
     assert_eq!(r["as_of_seq"], seq, "{r}");
     assert_eq!(r["result"], 255, "{r}");
+    // And so do the file and render jobs, run off the world thread on a snapshot.
+    let e = reader.result("goxel.export_model", json!(["replica.vox"]));
+    assert_eq!(e["as_of_seq"], seq, "{e}");
+    assert_eq!(e["format"], "vox", "{e}");
 }
 
 /// `kill -<signal>` to every nats-server of a cluster.

@@ -209,6 +209,14 @@ pub enum Job {
 }
 
 impl Job {
+    /// The seq of the world the job works on.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Job::Write(job) => job.snapshot.seq,
+            Job::Render(job) => job.snapshot.seq,
+        }
+    }
+
     /// Does the work (on any thread); the reply or the error.
     pub fn run(self) -> Result<Value, RpcError> {
         match self {

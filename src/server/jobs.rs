@@ -21,10 +21,15 @@ impl<S: JournalStorage + 'static> Server<S> {
     pub(super) fn spawn_job(&mut self, ticket: u64, job: Job) -> Result<(), RpcError> {
         let tx = self.jobs_done.0.clone();
         let waker = self.waker.clone();
+        // A replicating node's reply says which seq the file or picture shows.
+        let as_of = self.replica.is_some().then(|| job.seq());
         let spawned = std::thread::Builder::new()
             .name("voxeld-job".into())
             .spawn(move || {
-                let result = job.run();
+                let mut result = job.run();
+                if let (Some(seq), Ok(serde_json::Value::Object(object))) = (as_of, &mut result) {
+                    object.insert("as_of_seq".into(), serde_json::json!(seq));
+                }
                 let _ = tx.send(JobDone { ticket, result });
                 let _ = waker.wake();
             });
