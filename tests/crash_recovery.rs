@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use systems::VoxelWorld;
 use voxeld::config::{Config, FsyncPolicy};
 use voxeld::journal::reader::scan_bytes;
-use voxeld::journal::{FaultyStorage, FileStorage, JournalStorage, MemStorage, scan};
+use voxeld::journal::{FaultyStorage, FileStorage, MemStorage, scan};
 use voxeld::methods::{self, Ctx, Reply, ServerFacts};
 use voxeld::persist::{Persistence, replay_records};
 use voxeld::rpc::Params;
@@ -26,6 +26,7 @@ mod support;
 
 use support::Client;
 use support::child::{BIN, ChildServer as Server, serve_command};
+use support::faulty::{SharedStorage, in_process_config, journal_error};
 
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -719,60 +720,11 @@ fn a_loaded_project_survives_kill_9_and_replays_to_the_same_hash() {
     assert_eq!(replayed["world_hash"], after.0.as_str());
 }
 
-/// The journal storage of an in-process server, shared with the test so it can plan faults
-/// while the server runs: a file, wrapped in `FaultyStorage`.
-#[derive(Clone)]
-struct SharedStorage(Arc<Mutex<FaultyStorage<FileStorage>>>);
-
-impl SharedStorage {
-    fn lock(&self) -> std::sync::MutexGuard<'_, FaultyStorage<FileStorage>> {
-        self.0.lock().unwrap()
-    }
-}
-
-impl JournalStorage for SharedStorage {
-    fn len(&self) -> std::io::Result<u64> {
-        self.lock().len()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.lock().read_at(offset, buf)
-    }
-    fn read_all(&self) -> std::io::Result<Vec<u8>> {
-        self.lock().read_all()
-    }
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.lock().append(bytes)
-    }
-    fn sync(&mut self) -> std::io::Result<()> {
-        self.lock().sync()
-    }
-    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
-        self.lock().truncate(len)
-    }
-}
-
-fn in_process_config(dir: &Path) -> Config {
-    let mut config = Config::default();
-    config.socket.path = dir.join("voxeld.sock");
-    config.data_dir = dir.join("data");
-    config.journal.fsync = FsyncPolicy::Always;
-    config.journal.snapshot.every_records = 0;
-    config.journal.snapshot.on_shutdown = false;
-    config.scripts.workers = 1;
-    config
-}
-
 impl Client {
     /// Sends one raw line and reads one reply line.
     fn line(&mut self, line: &str) -> Value {
         self.request(line)
     }
-}
-
-fn journal_error(reply: &Value) -> &Value {
-    let error = &reply["error"];
-    assert_eq!(error["code"], codes::JOURNAL, "{reply}");
-    error
 }
 
 /// Regression (#12): under `fsync: Always` the real server answered the edits of a group whose
@@ -783,7 +735,7 @@ fn journal_error(reply: &Value) -> &Value {
 #[test]
 fn the_real_server_never_acknowledges_an_edit_whose_group_fsync_failed() {
     let dir = tempfile::tempdir().unwrap();
-    let config = in_process_config(dir.path());
+    let config = in_process_config(FsyncPolicy::Always, dir.path());
     std::fs::create_dir_all(&config.data_dir).unwrap();
     let storage = SharedStorage(Arc::new(Mutex::new(FaultyStorage::new(
         FileStorage::open(config.journal_path()).unwrap(),

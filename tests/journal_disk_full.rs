@@ -7,12 +7,12 @@
 
 mod support;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::{Value, json};
 use support::Client;
+use support::faulty::{SharedStorage, in_process_config, journal_error};
 use systems::VoxelWorld;
 use voxeld::config::{Config, FsyncPolicy};
 use voxeld::journal::{FaultyStorage, FileStorage, JournalStorage, MemStorage, scan};
@@ -20,38 +20,6 @@ use voxeld::methods::{self, Ctx, Recorder, Reply, ServerFacts};
 use voxeld::persist::{Persistence, replay_records};
 use voxeld::rpc::{Params, codes};
 use voxeld::server::world_settings;
-
-/// The journal storage of an in-process server, shared with the test so it can fill the disk
-/// while the server runs.
-#[derive(Clone)]
-struct SharedStorage(Arc<Mutex<FaultyStorage<FileStorage>>>);
-
-impl SharedStorage {
-    fn lock(&self) -> std::sync::MutexGuard<'_, FaultyStorage<FileStorage>> {
-        self.0.lock().unwrap()
-    }
-}
-
-impl JournalStorage for SharedStorage {
-    fn len(&self) -> std::io::Result<u64> {
-        self.lock().len()
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.lock().read_at(offset, buf)
-    }
-    fn read_all(&self) -> std::io::Result<Vec<u8>> {
-        self.lock().read_all()
-    }
-    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.lock().append(bytes)
-    }
-    fn sync(&mut self) -> std::io::Result<()> {
-        self.lock().sync()
-    }
-    fn truncate(&mut self, len: u64) -> std::io::Result<()> {
-        self.lock().truncate(len)
-    }
-}
 
 /// The calls these tests make, on the shared test client.
 trait Calls {
@@ -77,23 +45,6 @@ impl Calls for Client {
     }
 }
 
-fn config(dir: &Path, fsync: FsyncPolicy) -> Config {
-    let mut config = Config::default();
-    config.socket.path = dir.join("voxeld.sock");
-    config.data_dir = dir.join("data");
-    config.journal.fsync = fsync;
-    config.journal.snapshot.every_records = 0;
-    config.journal.snapshot.on_shutdown = false;
-    config.scripts.workers = 1;
-    config
-}
-
-fn journal_error(reply: &Value) -> &Value {
-    let error = &reply["error"];
-    assert_eq!(error["code"], codes::JOURNAL, "{reply}");
-    error
-}
-
 /// Regression guard for #12 item 4: a full disk refuses the edit (nothing applied, nothing
 /// left in the file), keeps reads and the status working, and once space is freed the next
 /// edit goes through, under each fsync policy; so does an I/O error on a write, and a failed
@@ -107,7 +58,7 @@ fn a_full_disk_refuses_edits_keeps_reads_and_edits_resume_when_space_returns() {
         FsyncPolicy::Never,
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let config = config(dir.path(), fsync);
+        let config = in_process_config(fsync, dir.path());
         std::fs::create_dir_all(&config.data_dir).unwrap();
         let storage = SharedStorage(Arc::new(Mutex::new(FaultyStorage::new(
             FileStorage::open(config.journal_path()).unwrap(),

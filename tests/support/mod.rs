@@ -4,11 +4,13 @@
 //! process (`kill -9`, SIGTERM, its log); `procfs.rs`, a process's RSS and descriptors;
 //! `load.rs`, the mixed load of the load tool and the soak test; `lean_client.rs`, the benches'
 //! client that does not parse replies (benches include these files with `#[path]`);
-//! `python.rs`, a venv with pinned PyPI packages for the independent clients.
+//! `python.rs`, a venv with pinned PyPI packages for the independent clients; `faulty.rs`, an
+//! in-process server's fault-injecting journal storage and its configuration.
 
 #![allow(dead_code)]
 
 pub mod child;
+pub mod faulty;
 pub mod load;
 pub mod procfs;
 pub mod python;
