@@ -44,6 +44,11 @@ pub struct ReplicationConfig {
     pub stream_keep_records: u64,
     /// How long start-up waits for the NATS cluster, in milliseconds.
     pub connect_timeout_ms: u64,
+    /// A running node whose history is proven to differ from the stream's (it was fenced)
+    /// restarts its server in-process under `ack: Stream`, moving the diverged data aside and
+    /// following the stream (`serve` only). Off: it stays stopped, serving reads of what it
+    /// has, until restarted by hand.
+    pub rejoin_when_diverged: bool,
 }
 
 /// When the leader answers an edit.
@@ -69,6 +74,7 @@ impl Default for ReplicationConfig {
             snapshot_every_records: 100_000,
             stream_keep_records: 10_000,
             connect_timeout_ms: 10_000,
+            rejoin_when_diverged: true,
         }
     }
 }

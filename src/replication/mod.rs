@@ -92,6 +92,9 @@ pub struct Replica {
     started_from_snapshot: Option<u64>,
     /// Where start-up moved a diverged data directory's contents.
     moved_aside: Option<String>,
+    /// This node's history is proven to differ from the stream's (fenced, or another
+    /// leader's records arrived over its own unacknowledged ones).
+    diverged: bool,
     /// The last record this node knows the stream holds.
     stream_seq: u64,
     /// The last record of this node's own the stream acknowledged, or that it applied from
@@ -255,6 +258,7 @@ impl Replica {
             leader: None,
             started_from_snapshot,
             moved_aside,
+            diverged: false,
             stream_seq: state.last_seq,
             confirmed_seq: seq,
             awaited_seq: seq,
@@ -343,6 +347,9 @@ impl Replica {
             Event::Published(Err(failure)) => {
                 let reason = failure.to_string();
                 self.stop(reason.clone());
+                // Fenced: another leader's record holds this place, so this node's own
+                // unreplicated records will never be the stream's; a restart sets them aside.
+                self.diverged |= matches!(failure, PublishFailure::Fenced { .. });
                 outcome = Some(self.refuse_waiting(&reason));
             }
             Event::SnapshotPut(seq) => self.snapshot_seq = Some(seq),
@@ -412,6 +419,7 @@ impl Replica {
         if world.seq() > self.confirmed_seq {
             // Another leader's records arrived while this node holds records of its own the
             // stream has not confirmed: the two histories differ from `confirmed_seq + 1`.
+            self.diverged = true;
             return self.stop(format!(
                 "another leader appended to the stream (from seq {}) while this node held records {}..={} the stream had not acknowledged; its world differs from the stream's after seq {}",
                 new[0].seq,
@@ -544,6 +552,17 @@ impl Replica {
             self.maybe_snapshot(world);
         }
         Ok(self.awaited())
+    }
+
+    /// Whether the server should restart to rejoin: its history diverged from the stream's,
+    /// nothing waits for the stream any more, and under `ack: Stream` (none of its own
+    /// records was acknowledged) with `rejoin_when_diverged` on. The restart's start-up
+    /// moves the diverged data aside and follows ([`Replica::open`]).
+    pub fn wants_rejoin(&self) -> bool {
+        self.diverged
+            && self.in_flight() == 0
+            && self.config.ack == ReplicationAck::Stream
+            && self.config.rejoin_when_diverged
     }
 
     /// The record replies written now wait for, while some are unacknowledged.

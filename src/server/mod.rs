@@ -151,7 +151,7 @@ fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Resul
     let waker = server.waker.clone();
     let thread = std::thread::Builder::new()
         .name("voxeld-world".into())
-        .spawn(move || server.run())?;
+        .spawn(move || server.run().map(drop))?;
     Ok(RunningServer {
         socket,
         tcp,
@@ -162,9 +162,25 @@ fn spawn_server<S: JournalStorage + 'static>(server: Server<S>) -> anyhow::Resul
     })
 }
 
-/// Binds the socket and serves until SIGINT or SIGTERM.
+/// How a server's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Stopped (a signal, or [`RunningServer::stop`]).
+    Stopped,
+    /// A replicated node whose history diverged from the stream's: started again, it sets
+    /// the diverged data aside and follows (`replication.rejoin_when_diverged`).
+    Rejoin,
+}
+
+/// Binds the socket and serves until SIGINT or SIGTERM. A replicated node that was fenced
+/// starts its server again in this process to rejoin the stream as a follower.
 pub fn run(config: Config) -> anyhow::Result<()> {
-    Server::new(config, true, Persistence::open)?.run()
+    loop {
+        match Server::new(config.clone(), true, Persistence::open)?.run()? {
+            Ended::Stopped => return Ok(()),
+            Ended::Rejoin => tracing::warn!("replication: starting again to rejoin the stream"),
+        }
+    }
 }
 
 /// The TCP and WebSocket listeners the configuration enables, with their bound addresses.
@@ -210,6 +226,9 @@ struct Server<S: JournalStorage = FileStorage> {
     listeners: Vec<Listener>,
     waker: Arc<Waker>,
     signals: Option<(UnixStream, StdUnixStream)>,
+    /// The signal registrations behind `signals` (undone when the server ends, so a server
+    /// started again in the same process is the only one told).
+    signal_ids: Vec<signal_hook::SigId>,
     stop: Arc<AtomicBool>,
     connections: FxHashMap<usize, Connection>,
     next_token: usize,
@@ -276,12 +295,16 @@ impl<S: JournalStorage + 'static> Server<S> {
         mut open_journal: impl FnMut(&Config, &mut VoxelWorld) -> anyhow::Result<Persistence<S>>,
     ) -> anyhow::Result<Server<S>> {
         // Signals first: from the moment the socket exists, SIGTERM means a clean shutdown.
+        let mut signal_ids = Vec::new();
         let signals = if handle_signals {
             let (read, write) = StdUnixStream::pair()?;
             read.set_nonblocking(true)?;
             write.set_nonblocking(true)?;
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
+                signal_ids.push(signal_hook::low_level::pipe::register(
+                    sig,
+                    write.try_clone()?,
+                )?);
             }
             Some((read, write))
         } else {
@@ -383,6 +406,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             listeners,
             waker,
             signals,
+            signal_ids,
             stop: Arc::new(AtomicBool::new(false)),
             connections: FxHashMap::default(),
             next_token: FIRST_CONNECTION,

@@ -19,7 +19,7 @@ use anyhow::Context;
 use mio::{Events, Token};
 
 use super::jobs::JobDone;
-use super::{FIRST_CONNECTION, FIRST_LISTENER, SIGNAL, Server, WAKER};
+use super::{Ended, FIRST_CONNECTION, FIRST_LISTENER, SIGNAL, Server, WAKER};
 use crate::journal::JournalStorage;
 use crate::replication;
 use crate::script_host::WorldHost;
@@ -49,7 +49,7 @@ pub(super) enum Event {
 
 impl<S: JournalStorage + 'static> Server<S> {
     /// Serves until stopped (a signal, or [`RunningServer::stop`](super::RunningServer::stop)).
-    pub(super) fn run(mut self) -> anyhow::Result<()> {
+    pub(super) fn run(mut self) -> anyhow::Result<Ended> {
         let mut events = Events::with_capacity(1024);
         let mut queue: Vec<Event> = Vec::new();
         let mut scratch = vec![0u8; 64 << 10];
@@ -88,7 +88,7 @@ impl<S: JournalStorage + 'static> Server<S> {
             }
             self.handle_all(&mut queue);
             if self.stop.load(Ordering::SeqCst) {
-                break Ok(());
+                break Ok(Ended::Stopped);
             }
             let ticked = self.tick_due();
             if ticked {
@@ -119,6 +119,12 @@ impl<S: JournalStorage + 'static> Server<S> {
             } else {
                 self.flush_all();
             }
+            if self.replica.as_ref().is_some_and(|r| r.wants_rejoin()) {
+                tracing::warn!(
+                    "replication: this node's history diverged from the stream's (it was fenced); the server stops and starts again to set its own records aside and follow"
+                );
+                break Ok(Ended::Rejoin);
+            }
             // Spin after plain requests only: when scripts started or finished, the workers
             // need the cores more than this loop needs a fast wake-up.
             if scripts_moved {
@@ -130,6 +136,9 @@ impl<S: JournalStorage + 'static> Server<S> {
             }
         };
         self.shutdown();
+        for id in self.signal_ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
         result
     }
 
