@@ -268,7 +268,7 @@ impl<S: JournalStorage> Persistence<S> {
             replayed += replay_records(world, &scan, from, None)
                 .with_context(|| format!("replaying journal {what}"))?;
             if config.replication.enabled
-                && let Some((_, r)) = scan.records().last()
+                && let Some(r) = scan.last_record()
             {
                 recovered_last = Some(OwnedRecord {
                     kind: r.kind,

@@ -87,6 +87,11 @@ fn many_records_round_trip_through_a_file() {
 
     let (mut writer, scan) = JournalWriter::open_path(&path, SyncMode::PerCommit).unwrap();
     assert_eq!(scan.seq_range(), Some(1..=5000));
+    assert_eq!(
+        scan.last_record().map(|r| r.seq),
+        scan.records().last().map(|(_, r)| r.seq)
+    );
+    assert_eq!(scan.last_record().unwrap().seq, 5000);
     assert_eq!(scan.torn_tail(), None);
     assert!(scan.header().unwrap().created_by.starts_with("voxeld "));
     assert_eq!(writer.next_seq(), Some(5001));

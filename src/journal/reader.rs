@@ -44,6 +44,8 @@ pub struct Scan {
     record_count: u64,
     /// Sequence numbers of the first and last valid record.
     seq_range: Option<(u64, u64)>,
+    /// Offset of the last valid record.
+    last_record_start: Option<usize>,
     /// The torn tail found after `valid_len`, if any.
     torn_tail: Option<TornTail>,
 }
@@ -132,6 +134,7 @@ pub fn scan_bytes(bytes: Vec<u8>) -> Result<Scan, ScanError> {
                 valid_len: verified.valid_len,
                 record_count: verified.record_count,
                 seq_range: verified.seq_range,
+                last_record_start: verified.last_record_start,
                 torn_tail,
             })
         }
@@ -170,6 +173,17 @@ impl Scan {
             records.next();
         }
         Some(records)
+    }
+
+    /// The last valid record (the scan found where it starts: nothing is walked again).
+    pub fn last_record(&self) -> Option<Record<'_>> {
+        let start = self.last_record_start?;
+        Records {
+            bytes: &self.bytes[..self.valid_len],
+            offset: start,
+        }
+        .next()
+        .map(|(_, record)| record)
     }
 
     /// Number of valid records.
@@ -238,6 +252,8 @@ pub(crate) struct Verified {
     pub valid_len: usize,
     pub record_count: u64,
     pub seq_range: Option<(u64, u64)>,
+    /// Offset of the last valid record.
+    pub last_record_start: Option<usize>,
     pub end: End,
 }
 
@@ -249,6 +265,7 @@ pub(crate) fn verify(bytes: &[u8]) -> Result<Verified, HeaderError> {
         valid_len: 0,
         record_count: 0,
         seq_range: None,
+        last_record_start: None,
         end: End::Clean,
     };
     if bytes.is_empty() {
@@ -290,6 +307,7 @@ pub(crate) fn verify(bytes: &[u8]) -> Result<Verified, HeaderError> {
                     first_seq = Some(record.seq);
                 }
                 last_seq = Some(record.seq);
+                verified.last_record_start = Some(offset);
                 count += 1;
                 offset = next;
             }

@@ -360,13 +360,12 @@ impl Replica {
                 }
             }
         }
-        if matches!(self.role, Role::Stopped(_)) && self.in_flight() > 0 {
+        if let Role::Stopped(reason) = &self.role
+            && self.in_flight() > 0
+        {
             // Stopped for another reason with records still on their way: whatever the
             // stream does with them now, this node will not follow it.
-            let reason = match &self.role {
-                Role::Stopped(r) => r.clone(),
-                _ => String::new(),
-            };
+            let reason = reason.clone();
             outcome = Some(self.refuse_waiting(&reason));
         }
         self.refresh_refusal(persistence);
